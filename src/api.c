@@ -1,0 +1,403 @@
+#include "api.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "apikey.h"
+#include "body.h"
+#include "identity.h"
+#include "log.h"
+#include "mask.h"
+#include "resolve.h"
+#include "seal.h"
+#include "status.h"
+
+/* Provider ids are echoed in errors only this far, so a key pasted into a
+ * path is never sent back whole. */
+#define ECHO_MAX 40
+
+struct exchange {
+	struct app *app;
+	struct http_request *req;
+	struct http_response *resp;
+	const struct route_result *route;
+	const char *user;
+};
+
+typedef int (*handler_fn)(struct exchange *ex);
+
+static int key_store_unavailable(struct exchange *ex)
+{
+	return http_fail(ex->resp, 503, "Key store unavailable");
+}
+
+static int unknown_provider(struct exchange *ex, const char *id)
+{
+	size_t len = strlen(id);
+
+	return http_failf(ex->resp, ex->req->arena, 400, "Unknown provider: %.*s%s",
+			  (int)(len > ECHO_MAX ? ECHO_MAX : len), id, len > ECHO_MAX ? "..." : "");
+}
+
+/* The provider named in the path, or NULL with a 400 set. */
+static const struct provider *path_provider(struct exchange *ex)
+{
+	const struct provider *p = registry_find(&ex->app->registry, ex->route->provider);
+
+	if (!p)
+		unknown_provider(ex, ex->route->provider);
+	return p;
+}
+
+static int require_user_keys(struct exchange *ex, const struct provider *p)
+{
+	if (p->user_key_field)
+		return GK_OK;
+	return http_failf(ex->resp, ex->req->arena, 400,
+			  "Provider %s does not take user keys; it uses the system-wide key only", p->id);
+}
+
+static struct stored_key *fetch_keys(struct exchange *ex)
+{
+	struct app *app = ex->app;
+	struct stored_key *stored = arena_alloc(ex->req->arena, app->registry.count * sizeof(*stored));
+	int rc;
+
+	if (!stored) {
+		http_fail(ex->resp, 500, "Out of memory");
+		return NULL;
+	}
+	rc = keystore_fetch(&app->store, ex->req->arena, ex->user, &app->registry, stored);
+	if (rc != GK_OK) {
+		if (rc == GK_UNAVAILABLE)
+			key_store_unavailable(ex);
+		else
+			http_fail(ex->resp, 500, "Unable to read the key store");
+		return NULL;
+	}
+	return stored;
+}
+
+static size_t provider_index(const struct app *app, const struct provider *p)
+{
+	return (size_t)(p - app->registry.providers);
+}
+
+/* The mask of the stored key, or NULL when none is stored or it does not
+ * open (*open_error then says why). */
+static struct json_object *stored_mask(struct exchange *ex, const struct provider *p,
+				       const struct stored_key *sk, const char **open_error)
+{
+	struct secret plain;
+	enum open_result result;
+	char mask[MASK_MAX + 1];
+
+	*open_error = NULL;
+	if (!sk->sealed)
+		return NULL;
+	result = open_value(&ex->app->keyring, ex->user, p->id, sk->sealed, sk->sealed_len, &plain);
+	if (result != OPEN_OK) {
+		*open_error = open_result_detail(result);
+		log_event(LOG_WARN, "stored_key_unreadable", "provider=%s reason=%d", p->id, (int)result);
+		return NULL;
+	}
+	mask_key(plain.value, plain.len, mask);
+	secret_wipe(&plain);
+	return json_object_new_string(mask);
+}
+
+/* {"openaiApiKey": "sk-...wxyz" | null, ...} in registry order. */
+static int reply_key_masks(struct exchange *ex)
+{
+	struct stored_key *stored = fetch_keys(ex);
+	struct json_object *obj;
+
+	if (!stored)
+		return GK_ERR;
+	obj = json_object_new_object();
+	for (size_t i = 0; i < ex->app->registry.count; i++) {
+		const struct provider *p = &ex->app->registry.providers[i];
+		const char *open_error;
+
+		if (p->user_key_field)
+			json_object_object_add(obj, p->user_key_field, stored_mask(ex, p, &stored[i], &open_error));
+	}
+	return http_ok(ex->resp, obj);
+}
+
+static int handle_health(struct exchange *ex)
+{
+	struct json_object *obj;
+
+	if (keystore_ping(&ex->app->store) != GK_OK)
+		return key_store_unavailable(ex);
+	obj = json_object_new_object();
+	json_object_object_add(obj, "status", json_object_new_string("ok"));
+	return http_ok(ex->resp, obj);
+}
+
+static int handle_me(struct exchange *ex)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "id", json_object_new_string(ex->user));
+	return http_ok(ex->resp, obj);
+}
+
+static int handle_get_keys(struct exchange *ex)
+{
+	return reply_key_masks(ex);
+}
+
+/* Reads the JSON object body of a PUT or POST: 413, 415, 422 as the spec
+ * orders them. A POST may send no body at all when body_optional is set. */
+static int read_json_body(struct exchange *ex, int body_optional, struct json_object **root)
+{
+	size_t len;
+	char *text;
+	const char *why;
+
+	*root = NULL;
+	if (http_body_length(ex->req, ex->resp, &len) != GK_OK)
+		return GK_ERR;
+	if (len == 0 && body_optional)
+		return GK_OK;
+	if (!http_content_type_is_json(ex->req->content_type))
+		return http_fail(ex->resp, 415, "Content-Type must be application/json");
+	if (http_read_body(ex->req, ex->resp, len, &text) != GK_OK)
+		return GK_ERR;
+	if (body_parse_object(text, len, root, &why) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	return GK_OK;
+}
+
+static void format_utc_now(char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int store_key(struct exchange *ex, const struct provider *p, const char *key, size_t len)
+{
+	char *sealed = arena_alloc(ex->req->arena, SEALED_MAX);
+	char updated_at[32];
+	int rc;
+
+	if (!sealed)
+		return http_fail(ex->resp, 500, "Out of memory");
+	if (seal_value(&ex->app->keyring, ex->user, p->id, key, len, sealed, SEALED_MAX) != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to seal the key");
+	format_utc_now(updated_at);
+	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at);
+	if (rc == GK_UNAVAILABLE)
+		return key_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to store the key");
+	log_event(LOG_INFO, "key_stored", "provider=%s", p->id);
+	return GK_OK;
+}
+
+static int handle_put_key(struct exchange *ex)
+{
+	struct json_object *root;
+	const char *provider_id, *value, *key, *why;
+	size_t provider_len, value_len, key_len;
+	const struct provider *p;
+	char detail[96];
+	int rc = GK_ERR;
+
+	if (read_json_body(ex, 0, &root) != GK_OK)
+		return GK_ERR;
+	if (body_get_string(root, "provider", NULL, 1, &provider_id, &provider_len, detail, sizeof(detail)) != GK_OK ||
+	    body_get_string(root, "apiKey", "api_key", 1, &value, &value_len, detail, sizeof(detail)) != GK_OK) {
+		http_fail(ex->resp, 422, detail);
+		goto out;
+	}
+	p = registry_find(&ex->app->registry, provider_id);
+	if (!p) {
+		unknown_provider(ex, provider_id);
+		goto out;
+	}
+	if (require_user_keys(ex, p) != GK_OK)
+		goto out;
+	if (apikey_normalize(value, value_len, &key, &key_len, &why) != GK_OK) {
+		http_fail(ex->resp, 422, why);
+		goto out;
+	}
+	if (store_key(ex, p, key, key_len) != GK_OK)
+		goto out;
+	rc = reply_key_masks(ex);
+out:
+	body_free(root);
+	return rc;
+}
+
+static int handle_delete_key(struct exchange *ex)
+{
+	const struct provider *p = path_provider(ex);
+	int rc;
+
+	if (!p || require_user_keys(ex, p) != GK_OK)
+		return GK_ERR;
+	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
+	if (rc == GK_UNAVAILABLE)
+		return key_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to delete the key");
+	log_event(LOG_INFO, "key_deleted", "provider=%s", p->id);
+	return reply_key_masks(ex);
+}
+
+static struct json_object *json_source(enum key_source source)
+{
+	const char *name = key_source_name(source);
+
+	return name ? json_object_new_string(name) : NULL;
+}
+
+static int handle_effective(struct exchange *ex)
+{
+	const struct provider *p = path_provider(ex);
+	struct effective_key eff;
+	struct stored_key *stored;
+	struct json_object *obj;
+
+	if (!p || !(stored = fetch_keys(ex)))
+		return GK_ERR;
+	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p,
+			      &stored[provider_index(ex->app, p)], &eff);
+	obj = json_object_new_object();
+	json_object_object_add(obj, "provider", json_object_new_string(p->id));
+	json_object_object_add(obj, "hasKey", json_object_new_boolean(eff.has_key));
+	json_object_object_add(obj, "source", json_source(eff.source));
+	if (eff.error)
+		json_object_object_add(obj, "error", json_object_new_string(eff.error));
+	effective_key_wipe(&eff);
+	return http_ok(ex->resp, obj);
+}
+
+static struct json_object *user_key_status(struct exchange *ex, const struct provider *p,
+					   const struct stored_key *sk)
+{
+	struct json_object *obj;
+	struct json_object *mask;
+	const char *open_error;
+
+	if (!p->user_key_field)
+		return NULL;
+	mask = stored_mask(ex, p, sk, &open_error);
+	obj = json_object_new_object();
+	json_object_object_add(obj, "configured", json_object_new_boolean(sk->sealed != NULL));
+	json_object_object_add(obj, "masked", mask);
+	json_object_object_add(obj, "updatedAt", sk->updated_at ? json_object_new_string(sk->updated_at) : NULL);
+	if (open_error)
+		json_object_object_add(obj, "error", json_object_new_string(open_error));
+	return obj;
+}
+
+static struct json_object *provider_status(struct exchange *ex, const struct provider *p,
+					   const struct stored_key *sk)
+{
+	struct json_object *obj = json_object_new_object();
+	struct effective_key eff;
+
+	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p, sk, &eff);
+	json_object_object_add(obj, "id", json_object_new_string(p->id));
+	json_object_object_add(obj, "name", json_object_new_string(p->name));
+	json_object_object_add(obj, "description", json_object_new_string(p->description));
+	json_object_object_add(obj, "envVar", p->env_var ? json_object_new_string(p->env_var) : NULL);
+	json_object_object_add(obj, "userKeys", json_object_new_boolean(p->user_key_field != NULL));
+	json_object_object_add(obj, "userKey", user_key_status(ex, p, sk));
+	json_object_object_add(obj, "envKey",
+			       json_object_new_boolean(envkeys_get(&ex->app->envkeys, p->env_var) != NULL));
+	json_object_object_add(obj, "available", json_object_new_boolean(eff.has_key));
+	json_object_object_add(obj, "source", json_source(eff.source));
+	effective_key_wipe(&eff);
+	return obj;
+}
+
+static int handle_providers(struct exchange *ex)
+{
+	struct stored_key *stored = fetch_keys(ex);
+	struct json_object *list, *obj;
+
+	if (!stored)
+		return GK_ERR;
+	list = json_object_new_array();
+	for (size_t i = 0; i < ex->app->registry.count; i++)
+		json_object_array_add(list, provider_status(ex, &ex->app->registry.providers[i], &stored[i]));
+	obj = json_object_new_object();
+	json_object_object_add(obj, "providers", list);
+	return http_ok(ex->resp, obj);
+}
+
+static int handle_not_implemented(struct exchange *ex)
+{
+	return http_fail(ex->resp, 404, "Not found");
+}
+
+static const handler_fn handlers[ROUTE_COUNT] = {
+	[ROUTE_HEALTH] = handle_health,
+	[ROUTE_ME] = handle_me,
+	[ROUTE_API_KEYS_GET] = handle_get_keys,
+	[ROUTE_API_KEYS_PUT] = handle_put_key,
+	[ROUTE_API_KEY_DELETE] = handle_delete_key,
+	[ROUTE_API_KEY_EFFECTIVE] = handle_effective,
+	[ROUTE_API_KEY_VERIFY] = handle_not_implemented,
+	[ROUTE_PROVIDERS] = handle_providers,
+	[ROUTE_LLM_CHAT] = handle_not_implemented,
+	[ROUTE_USAGE] = handle_not_implemented,
+};
+
+static int changes_state(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+static int check_caller(struct exchange *ex)
+{
+	const char *why = NULL;
+
+	if (ex->route->needs_identity) {
+		switch (identity_check(ex->req->user, &why)) {
+		case IDENTITY_OK:
+			ex->user = ex->req->user;
+			break;
+		case IDENTITY_MISSING:
+			return http_fail(ex->resp, 401, "Not authenticated");
+		case IDENTITY_INVALID:
+			return http_fail(ex->resp, 400, why);
+		}
+	}
+	if (changes_state(ex->req->method) &&
+	    !http_origin_allowed(ex->req->origin, ex->req->scheme, ex->req->host,
+				 ex->app->config->allowed_origins))
+		return http_fail(ex->resp, 403, "Origin not allowed");
+	return GK_OK;
+}
+
+void api_handle(struct app *app, struct http_request *req, struct http_response *resp,
+		struct route_result *route)
+{
+	struct exchange ex = { app, req, resp, route, NULL };
+
+	switch (router_match(req->method, req->path, route)) {
+	case ROUTE_NOT_FOUND:
+		http_fail(resp, 404, "Not found");
+		return;
+	case ROUTE_METHOD_NOT_ALLOWED:
+		http_fail(resp, 405, "Method not allowed");
+		resp->allow = route->allow;
+		return;
+	case ROUTE_FOUND:
+		break;
+	}
+	if (check_caller(&ex) != GK_OK)
+		return;
+	handlers[route->id](&ex);
+}

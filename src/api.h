@@ -1,0 +1,19 @@
+/* api.h: the HTTP API, from a parsed request to a response.
+ *
+ * The one place that checks, in the order product.md 4.4 gives: route (404,
+ * 405), identity (401, 400), Origin (403), then the handler's own checks
+ * (413, 415, 422, unknown provider 400, key value 422, Redis 503). Handlers
+ * report every failure through http_fail(), so each error has its status and
+ * a one-sentence detail. */
+#ifndef GK_API_H
+#define GK_API_H
+
+#include "app.h"
+#include "http.h"
+#include "router.h"
+
+/* Answers req into resp. Never fails: resp always holds a status and body. */
+void api_handle(struct app *app, struct http_request *req, struct http_response *resp,
+		struct route_result *route);
+
+#endif

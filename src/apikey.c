@@ -1,0 +1,51 @@
+#include "apikey.h"
+
+#include "secret.h"
+#include "status.h"
+
+#include <string.h>
+
+static int is_surrounding_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int is_key_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+int apikey_normalize(const char *value, size_t len, const char **start,
+		     size_t *trimmed_len, const char **why)
+{
+	const char *end = value + len;
+	const char *p;
+
+	while (value < end && is_surrounding_space((unsigned char)*value))
+		value++;
+	while (end > value && is_surrounding_space((unsigned char)end[-1]))
+		end--;
+	len = (size_t)(end - value);
+
+	if (len == 0) {
+		*why = "API key must not be empty";
+		return GK_ERR;
+	}
+	if (len > API_KEY_MAX) {
+		*why = "API key must be at most 4096 characters";
+		return GK_ERR;
+	}
+	for (p = value; p < end; p++) {
+		if (!is_key_char((unsigned char)*p)) {
+			*why = "API key must contain only printable ASCII characters without spaces";
+			return GK_ERR;
+		}
+	}
+	if (memmem(value, len, "...", 3)) {
+		*why = "API key looks like a masked key (it contains '...'); paste the full key";
+		return GK_ERR;
+	}
+	*start = value;
+	*trimmed_len = len;
+	return GK_OK;
+}

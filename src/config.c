@@ -1,0 +1,97 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return GK_ERR;
+}
+
+int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	if (!s || !*s)
+		return GK_ERR;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return GK_ERR;
+	*out = n;
+	return GK_OK;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *value = getenv(name);
+
+	return value && *value ? value : fallback;
+}
+
+static int env_number(const char *name, long def, long min, long max, long *out,
+		      char *err, size_t errlen)
+{
+	const char *value = env_or(name, NULL);
+
+	if (!value) {
+		*out = def;
+		return GK_OK;
+	}
+	if (parse_long(value, min, max, out) != GK_OK)
+		return fail(err, errlen, "%s must be a whole number from %ld to %ld", name, min, max);
+	return GK_OK;
+}
+
+int config_load(struct config *cfg, char *err, size_t errlen)
+{
+	const char *level;
+	char why[200];
+	long n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->user_param = env_or("GOFANNON_USER_PARAM", "REMOTE_USER");
+	cfg->allowed_origins = env_or("GOFANNON_ALLOWED_ORIGINS", NULL);
+	cfg->providers_file = env_or("GOFANNON_PROVIDERS_FILE", NULL);
+	cfg->env_file = env_or("GOFANNON_ENV_FILE", NULL);
+	cfg->master_key_file = env_or("GOFANNON_MASTER_KEY_FILE", NULL);
+	cfg->redis_url = env_or("GOFANNON_REDIS_URL", "redis://127.0.0.1:6379/0");
+	cfg->redis_prefix = env_or("GOFANNON_REDIS_PREFIX", "gofannon");
+	if (strlen(cfg->redis_prefix) > 100)
+		return fail(err, errlen, "GOFANNON_REDIS_PREFIX must be at most 100 characters");
+	if (redis_url_parse(cfg->redis_url, &cfg->redis, why, sizeof(why)) != GK_OK)
+		return fail(err, errlen, "GOFANNON_REDIS_URL: %s", why);
+
+	if (env_number("GOFANNON_REDIS_TIMEOUT_MS", 1000, 10, 60000, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->redis_timeout_ms = (int)n;
+	if (env_number("GOFANNON_WORKERS", 4, 0, 256, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->workers = (int)n;
+	if (env_number("GOFANNON_MAX_REQUESTS", 0, 0, 1000000000L, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->max_requests = n;
+	if (env_number("GOFANNON_LLM_TIMEOUT", 120, 1, 3600, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->llm_timeout_s = (int)n;
+
+	cfg->log_level = LOG_INFO;
+	level = env_or("GOFANNON_LOG_LEVEL", NULL);
+	if (level && log_parse_level(level, &cfg->log_level) != 0)
+		return fail(err, errlen, "GOFANNON_LOG_LEVEL must be debug, info, warn or error");
+	return GK_OK;
+}

@@ -1,0 +1,36 @@
+/* config.h: the settings, all read from the environment at start.
+ *
+ * Strings point into the environment (or are literals) and live as long as
+ * the process. See README "Configuration" for each variable. */
+#ifndef GK_CONFIG_H
+#define GK_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+#include "redis_url.h"
+
+struct config {
+	const char *user_param;        /* GOFANNON_USER_PARAM, default REMOTE_USER */
+	const char *allowed_origins;   /* GOFANNON_ALLOWED_ORIGINS, NULL: same origin */
+	const char *providers_file;    /* GOFANNON_PROVIDERS_FILE, NULL: built-in */
+	const char *env_file;          /* GOFANNON_ENV_FILE, NULL: none */
+	const char *master_key_file;   /* GOFANNON_MASTER_KEY_FILE, required */
+	const char *redis_url;         /* GOFANNON_REDIS_URL */
+	struct redis_target redis;
+	const char *redis_prefix;      /* GOFANNON_REDIS_PREFIX, default gofannon */
+	int redis_timeout_ms;          /* GOFANNON_REDIS_TIMEOUT_MS, default 1000 */
+	int workers;                   /* GOFANNON_WORKERS, default 4 */
+	long max_requests;             /* GOFANNON_MAX_REQUESTS, 0: no limit */
+	int llm_timeout_s;             /* GOFANNON_LLM_TIMEOUT, default 120 */
+	enum log_level log_level;      /* GOFANNON_LOG_LEVEL, default info */
+};
+
+/* Fills cfg from the environment. Returns GK_OK, or GK_ERR with err naming
+ * the variable and what is wrong with it. */
+int config_load(struct config *cfg, char *err, size_t errlen);
+
+/* Parses a whole decimal number in [min, max]. */
+int parse_long(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,185 @@
+#include "envkeys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "status.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return GK_ERR;
+}
+
+static void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
+}
+
+static struct envkey *find(const struct envkeys *keys, const char *name, size_t len)
+{
+	for (size_t i = 0; i < keys->count; i++)
+		if (strlen(keys->items[i].name) == len && memcmp(keys->items[i].name, name, len) == 0)
+			return &keys->items[i];
+	return NULL;
+}
+
+static int set_value(struct envkey *key, const char *value, size_t len)
+{
+	char *copy = NULL;
+
+	if (len) {
+		copy = strndup(value, len);
+		if (!copy)
+			return GK_NOMEM;
+	}
+	wipe_free(key->value);
+	key->value = copy;
+	return GK_OK;
+}
+
+static int apply_line(struct envkeys *keys, const char *line, size_t len, unsigned lineno,
+		      char *err, size_t errlen)
+{
+	const char *eq;
+	size_t name_len;
+	struct envkey *key;
+
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len == 0 || *line == '#')
+		return GK_OK;
+	if (len > 7 && memcmp(line, "export ", 7) == 0) {
+		line += 7;
+		len -= 7;
+	}
+	eq = memchr(line, '=', len);
+	if (!eq || eq == line)
+		return fail(err, errlen, "line %u: expected NAME=value", lineno);
+	name_len = (size_t)(eq - line);
+	key = find(keys, line, name_len);
+	if (!key)
+		return GK_OK;  /* not a provider key: other settings may share the file */
+	line = eq + 1;
+	len -= name_len + 1;
+	if (len >= 2 && (line[0] == '"' || line[0] == '\'') && line[len - 1] == line[0]) {
+		line++;
+		len -= 2;
+	}
+	return set_value(key, line, len) == GK_OK ? GK_OK : fail(err, errlen, "out of memory");
+}
+
+int envkeys_apply_text(struct envkeys *keys, const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *p = text, *end = text + len;
+	unsigned lineno = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t line_len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (apply_line(keys, p, line_len, ++lineno, err, errlen) != GK_OK)
+			return GK_ERR;
+		p = nl ? nl + 1 : end;
+	}
+	return GK_OK;
+}
+
+static int apply_file(struct envkeys *keys, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	size_t got = 0;
+	ssize_t n = 0;
+	int rc;
+
+	if (fd < 0)
+		return fail(err, errlen, "unable to open '%s': %s", path, strerror(errno));
+	buf = malloc(ENV_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		return fail(err, errlen, "out of memory");
+	}
+	while (got <= ENV_FILE_MAX && (n = read(fd, buf + got, ENV_FILE_MAX + 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (n < 0 || got > ENV_FILE_MAX) {
+		rc = fail(err, errlen, "unable to read '%s': %s", path,
+			  n < 0 ? strerror(errno) : "larger than 256 KiB");
+	} else {
+		rc = envkeys_apply_text(keys, buf, got, err, errlen);
+		if (rc != GK_OK) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "%s", err);
+			fail(err, errlen, "'%s': %s", path, why);
+		}
+	}
+	sodium_memzero(buf, got);
+	free(buf);
+	return rc;
+}
+
+int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *env_file,
+		 char *err, size_t errlen)
+{
+	keys->items = calloc(reg->count ? reg->count : 1, sizeof(*keys->items));
+	keys->count = 0;
+	if (!keys->items)
+		return fail(err, errlen, "out of memory");
+	for (size_t i = 0; i < reg->count; i++) {
+		const char *name = reg->providers[i].env_var;
+		const char *value;
+
+		if (!name || find(keys, name, strlen(name)))
+			continue;
+		keys->items[keys->count].name = name;
+		value = getenv(name);
+		if (value && set_value(&keys->items[keys->count], value, strlen(value)) != GK_OK) {
+			envkeys_release(keys);
+			return fail(err, errlen, "out of memory");
+		}
+		keys->count++;
+	}
+	if (env_file && apply_file(keys, env_file, err, errlen) != GK_OK) {
+		envkeys_release(keys);
+		return GK_ERR;
+	}
+	return GK_OK;
+}
+
+void envkeys_release(struct envkeys *keys)
+{
+	for (size_t i = 0; i < keys->count; i++)
+		wipe_free(keys->items[i].value);
+	free(keys->items);
+	keys->items = NULL;
+	keys->count = 0;
+}
+
+const char *envkeys_get(const struct envkeys *keys, const char *name)
+{
+	const struct envkey *key = name ? find(keys, name, strlen(name)) : NULL;
+
+	return key ? key->value : NULL;
+}

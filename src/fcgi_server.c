@@ -1,0 +1,182 @@
+#include "fcgi_server.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "api.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+
+int fcgi_listen(const char *spec, int backlog)
+{
+	if (FCGX_Init() != 0)
+		return -1;
+	return FCGX_OpenSocket(spec, backlog);
+}
+
+int fcgi_is_listener(int fd)
+{
+	int listening = 0, type = 0;
+	socklen_t len = sizeof(listening);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+		return 0;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return 0;
+	return listening && type == SOCK_STREAM;
+}
+
+static ssize_t read_body(void *ctx, char *buf, size_t len)
+{
+	FCGX_Request *rq = ctx;
+	int n = FCGX_GetStr(buf, len > 65536 ? 65536 : (int)len, rq->in);
+
+	return n < 0 ? -1 : n;
+}
+
+static int stream_write(void *ctx, const char *data, size_t len)
+{
+	FCGX_Request *rq = ctx;
+
+	return FCGX_PutStr(data, (int)len, rq->out) == (int)len ? 0 : -1;
+}
+
+static int stream_flush(void *ctx)
+{
+	FCGX_Request *rq = ctx;
+
+	return FCGX_FFlush(rq->out);
+}
+
+/* The path the API routes on: nginx's normalized $document_uri, or the raw
+ * request URI up to its query when nginx does not send one. */
+static const char *request_path(FCGX_Request *rq, struct arena *arena)
+{
+	const char *path = FCGX_GetParam("DOCUMENT_URI", rq->envp);
+	const char *uri;
+
+	if (path && *path)
+		return path;
+	uri = FCGX_GetParam("REQUEST_URI", rq->envp);
+	if (!uri)
+		return "";
+	return arena_strndup(arena, uri, strcspn(uri, "?"));
+}
+
+static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena,
+			  struct http_request *req)
+{
+	const char *scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
+
+	memset(req, 0, sizeof(*req));
+	req->arena = arena;
+	req->method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
+	req->path = request_path(rq, arena);
+	req->user = FCGX_GetParam(app->config->user_param, rq->envp);
+	req->origin = FCGX_GetParam("HTTP_ORIGIN", rq->envp);
+	req->scheme = scheme && *scheme ? scheme : "http";
+	req->host = FCGX_GetParam("HTTP_HOST", rq->envp);
+	req->content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
+	req->content_length = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+	req->read_body = read_body;
+	req->read_ctx = rq;
+	req->stream.write = stream_write;
+	req->stream.flush = stream_flush;
+	req->stream.ctx = rq;
+	if (!req->method)
+		req->method = "";
+}
+
+/* libfcgi's own printf knows few conversions: format with snprintf. */
+static void write_response(FCGX_Request *rq, const struct http_response *resp)
+{
+	const char *body = resp->body ? json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE)
+				      : "{}";
+	size_t body_len = strlen(body);
+	char head[512];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "Status: %d %s\r\n"
+		     "Content-Type: application/json\r\n"
+		     "Cache-Control: no-store\r\n"
+		     "X-Content-Type-Options: nosniff\r\n"
+		     "%s%s%s"
+		     "Content-Length: %zu\r\n\r\n",
+		     resp->status, http_reason(resp->status), resp->allow ? "Allow: " : "",
+		     resp->allow ? resp->allow : "", resp->allow ? "\r\n" : "", body_len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	FCGX_PutStr(head, n, rq->out);
+	FCGX_PutStr(body, (int)body_len, rq->out);
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static void log_request(const struct http_request *req, const struct route_result *route,
+			const struct http_response *resp, const struct timespec *start)
+{
+	char user[96], method[16];
+
+	log_escape(req->user ? req->user : "-", user, sizeof(user));
+	log_escape(req->method, method, sizeof(method));
+	log_event(LOG_INFO, "request", "method=%s route=%s status=%d user=\"%s\" ms=%.2f", method,
+		  route->name ? route->name : "-", resp->status, user, elapsed_ms(start));
+}
+
+static void serve_one(struct app *app, FCGX_Request *rq)
+{
+	struct arena arena;
+	struct http_request req;
+	struct http_response resp;
+	struct route_result route;
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	arena_init(&arena, REQUEST_ARENA_MAX);
+	http_response_init(&resp);
+	build_request(app, rq, &arena, &req);
+	api_handle(app, &req, &resp, &route);
+	if (!resp.streamed)
+		write_response(rq, &resp);
+	log_request(&req, &route, &resp, &start);
+	http_response_release(&resp);
+	arena_release(&arena);
+}
+
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *stop)
+{
+	FCGX_Request rq;
+	long served = 0;
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_event(LOG_ERROR, "fcgi_init_failed", NULL);
+		return 0;
+	}
+	while (!*stop && (max_requests == 0 || served < max_requests)) {
+		if (FCGX_Accept_r(&rq) < 0) {
+			if (errno == EINTR || *stop)
+				continue;
+			log_event(LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
+			break;
+		}
+		serve_one(app, &rq);
+		FCGX_Finish_r(&rq);
+		served++;
+	}
+	FCGX_Free(&rq, 1);
+	return served;
+}

@@ -1,0 +1,27 @@
+/* fcgi_server.h: the libfcgi side of a worker.
+ *
+ * Accepts FastCGI requests on a listening socket, turns each into a struct
+ * http_request, lets api_handle() answer it, writes the reply and logs one
+ * line. Nothing else in the project includes fcgiapp.h. */
+#ifndef GK_FCGI_SERVER_H
+#define GK_FCGI_SERVER_H
+
+#include <signal.h>
+
+#include "app.h"
+
+/* Per-request arena cap: a 64 KiB body, the keys fetched, the reply. */
+#define REQUEST_ARENA_MAX (1024 * 1024)
+
+/* Opens "--listen PATH|HOST:PORT" as a listening socket. Returns the fd or -1. */
+int fcgi_listen(const char *spec, int backlog);
+
+/* Returns 1 when fd is a listening stream socket (as spawn-fcgi hands fd 0). */
+int fcgi_is_listener(int fd);
+
+/* Serves until *stop becomes non-zero, or after max_requests (0: no limit).
+ * A signal handler that sets *stop ends the wait for the next request; the
+ * request in progress always completes. Returns the number served. */
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *stop);
+
+#endif

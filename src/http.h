@@ -1,0 +1,90 @@
+/* http.h: one HTTP exchange as the API sees it, without libfcgi.
+ *
+ * The FastCGI layer (fcgi_server.c) fills a struct http_request from the
+ * parameters nginx forwards and gives a way to read the body; the API layer
+ * (api.c) answers with a struct http_response. Everything here that parses
+ * bytes from the client is a pure function, so it is unit-tested and fuzzed
+ * alone. */
+#ifndef GK_HTTP_H
+#define GK_HTTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "arena.h"
+
+struct json_object;
+
+#define HTTP_BODY_MAX (64 * 1024)
+
+/* Reads up to len bytes of the request body; returns the count, 0 at the end,
+ * -1 on error. */
+typedef ssize_t (*http_body_reader)(void *ctx, char *buf, size_t len);
+
+/* Writes raw response bytes and flushes them to the client; for streaming. */
+struct http_stream {
+	int (*write)(void *ctx, const char *data, size_t len);
+	int (*flush)(void *ctx);
+	void *ctx;
+};
+
+struct http_request {
+	struct arena *arena;         /* owns everything the request allocates */
+	const char *method;          /* REQUEST_METHOD */
+	const char *path;            /* decoded path without the query */
+	const char *user;            /* the identity parameter, NULL if absent */
+	const char *origin;          /* HTTP_ORIGIN, NULL if absent */
+	const char *scheme;          /* REQUEST_SCHEME, "http" if absent */
+	const char *host;            /* HTTP_HOST */
+	const char *content_type;    /* CONTENT_TYPE */
+	const char *content_length;  /* CONTENT_LENGTH, raw */
+	http_body_reader read_body;
+	void *read_ctx;
+	struct http_stream stream;
+};
+
+struct http_response {
+	int status;
+	const char *allow;         /* Allow header for 405, or NULL */
+	struct json_object *body;  /* owned; released by http_response_release() */
+	int streamed;              /* the handler wrote the whole reply itself */
+};
+
+void http_response_init(struct http_response *resp);
+void http_response_release(struct http_response *resp);
+
+/* Sets resp to status with body {"detail": detail}. Returns GK_ERR, so a
+ * handler can `return http_fail(...)`. */
+int http_fail(struct http_response *resp, int status, const char *detail);
+int http_failf(struct http_response *resp, struct arena *arena, int status,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sets a 200 reply whose body (owned from now on) is obj. */
+int http_ok(struct http_response *resp, struct json_object *obj);
+
+const char *http_reason(int status);
+
+/* "application/json", optionally with parameters, compared without case. */
+int http_content_type_is_json(const char *content_type);
+
+/* Parses a CONTENT_LENGTH value: decimal digits only, no sign, no overflow.
+ * NULL or "" means 0. Returns GK_OK or GK_ERR. */
+int http_parse_content_length(const char *value, size_t *out);
+
+/* Returns 1 when a state-changing request from origin may proceed: no Origin
+ * header, an origin in the allowed list (space or comma separated), or, when
+ * the list is NULL or empty, the request's own scheme://host. */
+int http_origin_allowed(const char *origin, const char *scheme, const char *host,
+			const char *allowed);
+
+/* Decides the body length from CONTENT_LENGTH before anything is read.
+ * Returns GK_OK with *len set, or GK_ERR with resp set: 413 over
+ * HTTP_BODY_MAX, 400 for a malformed value. */
+int http_body_length(const struct http_request *req, struct http_response *resp,
+		     size_t *len);
+
+/* Reads exactly len bytes of body into the request arena, NUL-terminated.
+ * Returns GK_OK, or GK_ERR with resp set (400 when the body is short). */
+int http_read_body(struct http_request *req, struct http_response *resp, size_t len,
+		   char **body);
+
+#endif

@@ -1,0 +1,55 @@
+/* keystore.h: each user's keys in one Redis hash.
+ *
+ * Key "<prefix>:users:{<user>}:apiKeys" (the braces are a Redis Cluster hash
+ * tag); for each provider that takes user keys, field "<userKeyField>" holds
+ * the sealed value and "<userKeyField>:updatedAt" its ISO 8601 time. One
+ * field per provider, so writes for different providers never overwrite
+ * each other.
+ *
+ * A keystore owns one connection, opened on first use with a connect and a
+ * command timeout, dropped on any failure and opened again by the next call.
+ * Every call returns GK_OK, or GK_UNAVAILABLE when Redis did not answer (the
+ * caller answers 503). Not shared between processes: open it after fork. */
+#ifndef GK_KEYSTORE_H
+#define GK_KEYSTORE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "redis_url.h"
+#include "registry.h"
+
+struct redisContext;
+
+struct keystore {
+	struct redis_target target;
+	char prefix[128];
+	int timeout_ms;
+	struct redisContext *ctx;
+	int reported_down;  /* an outage is logged once, and its end once */
+};
+
+struct stored_key {
+	const char *sealed;      /* NULL when none is stored */
+	size_t sealed_len;
+	const char *updated_at;  /* NULL when unknown */
+};
+
+#define KEYSTORE_FIELD_MAX 128
+
+void keystore_init(struct keystore *ks, const struct redis_target *target, const char *prefix,
+		   int timeout_ms);
+void keystore_release(struct keystore *ks);
+
+int keystore_ping(struct keystore *ks);
+
+/* Fills out[i] for every provider i of reg (out has reg->count entries),
+ * copying the values into arena. */
+int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user,
+		   const struct registry *reg, struct stored_key *out);
+
+int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
+		 const char *updated_at);
+int keystore_delete(struct keystore *ks, const char *user, const char *field);
+
+#endif

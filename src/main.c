@@ -1,0 +1,231 @@
+/* gofannon-keys: per-user API keys for LLM providers, as a FastCGI service.
+ *
+ *   gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]
+ *   gofannon-keys keygen [--append] FILE
+ *   gofannon-keys version
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "fcgi_server.h"
+#include "log.h"
+#include "status.h"
+
+#define LISTEN_BACKLOG 1024
+
+struct serve_options {
+	const char *listen;
+	int workers;  /* -1: from the configuration */
+};
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void on_reload(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+/* No SA_RESTART: a signal must end the wait in accept(). */
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = on_reload;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]\n"
+		"       gofannon-keys keygen [--append] FILE\n"
+		"       gofannon-keys version\n"
+		"\n"
+		"serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
+		"socket activation, or from --listen. Settings come from GOFANNON_*\n"
+		"environment variables; see the README.\n");
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	char err[512], kid[KID_MAX + 1];
+	int append = 0;
+	const char *path;
+
+	if (argc >= 2 && strcmp(argv[1], "--append") == 0) {
+		append = 1;
+		argv++;
+		argc--;
+	}
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	path = argv[1];
+	if (keyring_generate(path, append, kid, sizeof(kid), err, sizeof(err)) != GK_OK) {
+		fprintf(stderr, "gofannon-keys: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "gofannon-keys: %s master key '%s' %s '%s'\n", append ? "added" : "created", kid,
+		append ? "to" : "in", path);
+	return 0;
+}
+
+static void warn_if_key_file_public(const char *path)
+{
+	struct stat st;
+
+	if (path && stat(path, &st) == 0 && (st.st_mode & 077))
+		log_event(LOG_WARN, "master_key_file_permissions",
+			  "path=\"%s\" mode=%03o hint=\"chmod 600 the file\"", path, st.st_mode & 0777);
+}
+
+static int parse_serve_options(int argc, char **argv, struct serve_options *opt)
+{
+	long n;
+
+	opt->listen = NULL;
+	opt->workers = -1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			opt->listen = argv[++i];
+		} else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+			if (parse_long(argv[++i], 0, 256, &n) != GK_OK) {
+				fprintf(stderr, "gofannon-keys: --workers must be a number from 0 to 256\n");
+				return GK_ERR;
+			}
+			opt->workers = (int)n;
+		} else {
+			usage(stderr);
+			return GK_ERR;
+		}
+	}
+	return GK_OK;
+}
+
+/* The socket to serve: fd 0 from spawn-fcgi, else --listen. */
+static int find_listener(const struct serve_options *opt)
+{
+	int fd;
+
+	if (fcgi_is_listener(STDIN_FILENO))
+		return STDIN_FILENO;
+	if (!opt->listen) {
+		log_event(LOG_ERROR, "no_listen_socket",
+			  "hint=\"run under spawn-fcgi -n, systemd socket activation, or pass --listen PATH|HOST:PORT\"");
+		return -1;
+	}
+	fd = fcgi_listen(opt->listen, LISTEN_BACKLOG);
+	if (fd < 0) {
+		char spec[128];
+
+		log_escape(opt->listen, spec, sizeof(spec));
+		log_event(LOG_ERROR, "listen_failed", "listen=\"%s\" error=\"%s\"", spec, strerror(errno));
+	}
+	return fd;
+}
+
+static void reload_app(struct app *app)
+{
+	char err[1024];
+
+	reload_requested = 0;
+	if (app_reload(app, err, sizeof(err)) != GK_OK)
+		log_event(LOG_ERROR, "reload_failed", "error=\"%s\" kept=\"previous configuration\"", err);
+	else
+		log_event(LOG_INFO, "reloaded", "providers=%zu master_keys=%zu", app->registry.count,
+			  app->keyring.count);
+}
+
+static int serve_in_process(struct app *app, int listen_fd, long max_requests)
+{
+	while (!stop_requested) {
+		fcgi_serve(app, listen_fd, max_requests, &stop_requested);
+		if (reload_requested)
+			reload_app(app);
+		else if (!stop_requested)
+			break;
+	}
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct serve_options opt;
+	struct config config;
+	struct app app;
+	char err[1024];
+	int listen_fd, rc;
+
+	if (parse_serve_options(argc, argv, &opt) != GK_OK)
+		return 2;
+	if (config_load(&config, err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "bad_configuration", "error=\"%s\"", err);
+		return 1;
+	}
+	log_set_level(config.log_level);
+	if (opt.workers >= 0)
+		config.workers = opt.workers;
+	if (app_load(&app, &config, err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
+		return 1;
+	}
+	warn_if_key_file_public(config.master_key_file);
+	listen_fd = find_listener(&opt);
+	if (listen_fd < 0) {
+		app_release(&app);
+		return 1;
+	}
+	install_signals();
+	log_event(LOG_INFO, "started", "version=%s providers=%zu master_keys=%zu", PACKAGE_VERSION,
+		  app.registry.count, app.keyring.count);
+	rc = serve_in_process(&app, listen_fd, config.max_requests);
+	log_event(LOG_INFO, "stopped", NULL);
+	app_release(&app);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "gofannon-keys: unable to initialise libsodium\n");
+		return 1;
+	}
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf("gofannon-keys %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	return cmd_serve(argc, argv);
+}

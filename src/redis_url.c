@@ -1,0 +1,132 @@
+#include "redis_url.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return GK_ERR;
+}
+
+/* Parses a decimal number in [min, max] from s[0..len). */
+static int parse_number(const char *s, size_t len, long min, long max, long *out)
+{
+	long n = 0;
+
+	if (len == 0 || len > 9)
+		return GK_ERR;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return GK_ERR;
+		n = n * 10 + (s[i] - '0');
+	}
+	if (n < min || n > max)
+		return GK_ERR;
+	*out = n;
+	return GK_OK;
+}
+
+static int copy_part(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len >= cap)
+		return GK_ERR;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return GK_OK;
+}
+
+/* "user:password@" or "password@" (then user is empty) before rest. */
+static int parse_userinfo(const char **p, const char *end, struct redis_target *out,
+			  char *err, size_t errlen)
+{
+	const char *at = memchr(*p, '@', (size_t)(end - *p));
+	const char *colon;
+
+	if (!at)
+		return GK_OK;
+	colon = memchr(*p, ':', (size_t)(at - *p));
+	if (colon) {
+		if (copy_part(out->user, sizeof(out->user), *p, (size_t)(colon - *p)) != GK_OK ||
+		    copy_part(out->password, sizeof(out->password), colon + 1, (size_t)(at - colon - 1)) != GK_OK)
+			return fail(err, errlen, "Redis URL user or password is too long");
+	} else if (copy_part(out->password, sizeof(out->password), *p, (size_t)(at - *p)) != GK_OK) {
+		return fail(err, errlen, "Redis URL password is too long");
+	}
+	*p = at + 1;
+	return GK_OK;
+}
+
+static int parse_tcp(const char *p, struct redis_target *out, char *err, size_t errlen)
+{
+	const char *end = p + strlen(p);
+	const char *slash, *colon;
+	long n;
+
+	slash = memchr(p, '/', (size_t)(end - p));
+	if (!slash)
+		slash = end;
+	if (parse_userinfo(&p, slash, out, err, errlen) != GK_OK)
+		return GK_ERR;
+	colon = memrchr(p, ':', (size_t)(slash - p));
+	if (colon && p[0] != '[') {
+		if (parse_number(colon + 1, (size_t)(slash - colon - 1), 1, 65535, &n) != GK_OK)
+			return fail(err, errlen, "Redis URL port must be a number from 1 to 65535");
+		out->port = (int)n;
+	} else {
+		colon = slash;
+	}
+	if (colon == p || copy_part(out->host, sizeof(out->host), p, (size_t)(colon - p)) != GK_OK)
+		return fail(err, errlen, "Redis URL needs a host");
+	if (slash < end && slash + 1 < end) {
+		if (parse_number(slash + 1, (size_t)(end - slash - 1), 0, 1 << 20, &n) != GK_OK)
+			return fail(err, errlen, "Redis URL database must be a number");
+		out->db = (int)n;
+	}
+	return GK_OK;
+}
+
+static int parse_unix(const char *p, struct redis_target *out, char *err, size_t errlen)
+{
+	const char *end = p + strlen(p);
+	const char *query;
+	long n;
+
+	if (*p != '/' && parse_userinfo(&p, end, out, err, errlen) != GK_OK)
+		return GK_ERR;
+	query = strchr(p, '?');
+	if (!query)
+		query = end;
+	if (*p != '/' || copy_part(out->path, sizeof(out->path), p, (size_t)(query - p)) != GK_OK)
+		return fail(err, errlen, "Redis socket path must be absolute and shorter than 108 bytes");
+	if (query < end) {
+		if (strncmp(query, "?db=", 4) != 0 ||
+		    parse_number(query + 4, (size_t)(end - query - 4), 0, 1 << 20, &n) != GK_OK)
+			return fail(err, errlen, "Redis URL query must be ?db=N");
+		out->db = (int)n;
+	}
+	return GK_OK;
+}
+
+int redis_url_parse(const char *url, struct redis_target *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (strncmp(url, "redis://", 8) == 0)
+		return parse_tcp(url + 8, out, err, errlen);
+	if (strncmp(url, "unix://", 7) == 0)
+		return parse_unix(url + 7, out, err, errlen);
+	return fail(err, errlen, "Redis URL must start with redis:// or unix://");
+}

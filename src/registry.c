@@ -1,0 +1,338 @@
+#include "registry.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+#define REGISTRY_FILE_MAX (1024 * 1024)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return GK_ERR;
+}
+
+static int valid_id(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > PROVIDER_ID_MAX || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int valid_env_name(const char *s)
+{
+	if (!*s || isdigit((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isupper((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int valid_field_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int valid_base_url(const char *s)
+{
+	return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
+}
+
+static int parse_wire_style(const char *s, enum wire_style *out)
+{
+	if (strcmp(s, "openai") == 0)
+		*out = WIRE_OPENAI;
+	else if (strcmp(s, "anthropic") == 0)
+		*out = WIRE_ANTHROPIC;
+	else if (strcmp(s, "gemini") == 0)
+		*out = WIRE_GEMINI;
+	else
+		return GK_ERR;
+	return GK_OK;
+}
+
+const char *wire_style_name(enum wire_style style)
+{
+	switch (style) {
+	case WIRE_OPENAI: return "openai";
+	case WIRE_ANTHROPIC: return "anthropic";
+	case WIRE_GEMINI: return "gemini";
+	}
+	return "unknown";
+}
+
+/* Returns the string member name of obj, NULL when absent or JSON null.
+ * *bad is set when it is present but not a string. */
+static const char *member_string(struct json_object *obj, const char *name, int *bad)
+{
+	struct json_object *value;
+
+	if (!json_object_object_get_ex(obj, name, &value) || json_object_is_type(value, json_type_null))
+		return NULL;
+	if (!json_object_is_type(value, json_type_string)) {
+		*bad = 1;
+		return NULL;
+	}
+	return json_object_get_string(value);
+}
+
+/* The base URL, or the <ID>_BASE_URL environment variable when set. */
+static const char *base_url_override(const char *id)
+{
+	char name[PROVIDER_ID_MAX + sizeof("_BASE_URL")];
+	size_t i;
+	const char *value;
+
+	for (i = 0; id[i]; i++)
+		name[i] = isalnum((unsigned char)id[i]) ? (char)toupper((unsigned char)id[i]) : '_';
+	memcpy(name + i, "_BASE_URL", sizeof("_BASE_URL"));
+	value = getenv(name);
+	return value && *value ? value : NULL;
+}
+
+static int parse_models(struct provider *p, struct json_object *entry, char *err, size_t errlen)
+{
+	struct json_object *models;
+	size_t n;
+
+	p->models = calloc(1, sizeof(char *));
+	if (!p->models)
+		return fail(err, errlen, "out of memory");
+	if (!json_object_object_get_ex(entry, "models", &models) || json_object_is_type(models, json_type_null))
+		return GK_OK;
+	if (!json_object_is_type(models, json_type_array))
+		return fail(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
+	n = json_object_array_length(models);
+	free(p->models);
+	p->models = calloc(n + 1, sizeof(char *));
+	if (!p->models)
+		return fail(err, errlen, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *m = json_object_array_get_idx(models, i);
+
+		if (!json_object_is_type(m, json_type_string))
+			return fail(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
+		p->models[i] = strdup(json_object_get_string(m));
+		if (!p->models[i])
+			return fail(err, errlen, "out of memory");
+		p->model_count = i + 1;
+	}
+	return GK_OK;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int parse_provider(struct provider *p, struct json_object *entry, size_t index,
+			  char *err, size_t errlen)
+{
+	const char *id, *name, *description, *env_var, *field, *wire, *base_url, *override;
+	int bad = 0;
+
+	if (!json_object_is_type(entry, json_type_object))
+		return fail(err, errlen, "provider #%zu is not an object", index + 1);
+	id = member_string(entry, "id", &bad);
+	if (!id || bad || !valid_id(id))
+		return fail(err, errlen, "provider #%zu: 'id' must be 1 to 32 of a-z, 0-9, '-' and '_'", index + 1);
+	name = member_string(entry, "name", &bad);
+	description = member_string(entry, "description", &bad);
+	env_var = member_string(entry, "envVar", &bad);
+	field = member_string(entry, "userKeyField", &bad);
+	wire = member_string(entry, "wireStyle", &bad);
+	base_url = member_string(entry, "baseUrl", &bad);
+	if (bad)
+		return fail(err, errlen, "provider '%s': every field except 'models' must be a string", id);
+	if (!name || !*name)
+		return fail(err, errlen, "provider '%s': 'name' is required", id);
+	if (env_var && !valid_env_name(env_var))
+		return fail(err, errlen, "provider '%s': 'envVar' must be an upper-case variable name", id);
+	if (field && !valid_field_name(field))
+		return fail(err, errlen, "provider '%s': 'userKeyField' must be letters, digits and '_'", id);
+	if (!wire || parse_wire_style(wire, &p->wire_style) != GK_OK)
+		return fail(err, errlen, "provider '%s': 'wireStyle' must be openai, anthropic or gemini", id);
+	override = base_url_override(id);
+	if (override)
+		base_url = override;
+	if (!base_url || !valid_base_url(base_url))
+		return fail(err, errlen, "provider '%s': base URL must start with https:// or http://", id);
+
+	p->id = strdup(id);
+	p->name = strdup(name);
+	p->description = strdup(description ? description : "");
+	p->env_var = dup_or_null(env_var);
+	p->user_key_field = dup_or_null(field);
+	p->base_url = strdup(base_url);
+	if (!p->id || !p->name || !p->description || !p->base_url ||
+	    (env_var && !p->env_var) || (field && !p->user_key_field))
+		return fail(err, errlen, "out of memory");
+	return parse_models(p, entry, err, errlen);
+}
+
+static int check_unique(const struct registry *reg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < reg->count; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const struct provider *a = &reg->providers[i], *b = &reg->providers[j];
+
+			if (strcmp(a->id, b->id) == 0)
+				return fail(err, errlen, "provider '%s' is listed twice", a->id);
+			if (a->user_key_field && b->user_key_field &&
+			    strcmp(a->user_key_field, b->user_key_field) == 0)
+				return fail(err, errlen, "providers '%s' and '%s' share userKeyField '%s'",
+					    b->id, a->id, a->user_key_field);
+		}
+	}
+	return GK_OK;
+}
+
+int registry_parse(struct registry *reg, const char *json, size_t len, char *err, size_t errlen)
+{
+	struct json_tokener *tok = json_tokener_new_ex(16);
+	struct json_object *root = NULL, *list;
+	int rc = GK_ERR;
+	size_t n;
+
+	reg->providers = NULL;
+	reg->count = 0;
+	if (!tok)
+		return fail(err, errlen, "out of memory");
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		fail(err, errlen, "registry is not valid JSON");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "providers", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		fail(err, errlen, "registry needs a 'providers' array");
+		goto out;
+	}
+	n = json_object_array_length(list);
+	if (n == 0 || n > REGISTRY_MAX_PROVIDERS) {
+		fail(err, errlen, "registry must list 1 to %d providers", REGISTRY_MAX_PROVIDERS);
+		goto out;
+	}
+	reg->providers = calloc(n, sizeof(*reg->providers));
+	if (!reg->providers) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		reg->count = i + 1;
+		if (parse_provider(&reg->providers[i], json_object_array_get_idx(list, i), i,
+				   err, errlen) != GK_OK)
+			goto out;
+	}
+	rc = check_unique(reg, err, errlen);
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	if (rc != GK_OK)
+		registry_release(reg);
+	return rc;
+}
+
+static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return fail(err, errlen, "unable to open '%s': %s", path, strerror(errno));
+	buf = malloc(REGISTRY_FILE_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return fail(err, errlen, "out of memory");
+	}
+	n = fread(buf, 1, REGISTRY_FILE_MAX + 1, f);
+	if (ferror(f) || n > REGISTRY_FILE_MAX) {
+		fclose(f);
+		free(buf);
+		return fail(err, errlen, "unable to read '%s': %s", path,
+			    n > REGISTRY_FILE_MAX ? "larger than 1 MiB" : strerror(errno));
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return GK_OK;
+}
+
+int registry_load(struct registry *reg, const char *path, char *err, size_t errlen)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!path)
+		return registry_parse(reg, default_registry_json, strlen(default_registry_json),
+				      err, errlen);
+	if (read_file(path, &data, &len, err, errlen) != GK_OK)
+		return GK_ERR;
+	rc = registry_parse(reg, data, len, err, errlen);
+	free(data);
+	if (rc != GK_OK) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		fail(err, errlen, "%s: %s", path, why);
+	}
+	return rc;
+}
+
+static void provider_release(struct provider *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->description);
+	free(p->env_var);
+	free(p->user_key_field);
+	free(p->base_url);
+	for (size_t i = 0; p->models && i < p->model_count; i++)
+		free(p->models[i]);
+	free(p->models);
+}
+
+void registry_release(struct registry *reg)
+{
+	for (size_t i = 0; i < reg->count; i++)
+		provider_release(&reg->providers[i]);
+	free(reg->providers);
+	reg->providers = NULL;
+	reg->count = 0;
+}
+
+const struct provider *registry_find(const struct registry *reg, const char *id)
+{
+	for (size_t i = 0; i < reg->count; i++)
+		if (strcmp(reg->providers[i].id, id) == 0)
+			return &reg->providers[i];
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/* registry.h: the LLM providers this service knows, in display order.
+ *
+ * The provider list exists only here: the built-in default comes from
+ * providers.json at build time; GOFANNON_PROVIDERS_FILE replaces it. The
+ * front end and every endpoint read it; adding a provider is one entry. */
+#ifndef GK_REGISTRY_H
+#define GK_REGISTRY_H
+
+#include <stddef.h>
+
+#define PROVIDER_ID_MAX 32
+#define REGISTRY_MAX_PROVIDERS 64
+
+enum wire_style {
+	WIRE_OPENAI,
+	WIRE_ANTHROPIC,
+	WIRE_GEMINI,
+};
+
+struct provider {
+	char *id;             /* [a-z0-9][a-z0-9_-]*, matched exactly */
+	char *name;
+	char *description;    /* "" when absent */
+	char *env_var;        /* NULL: no system-wide key */
+	char *user_key_field; /* NULL: users cannot store a key */
+	enum wire_style wire_style;
+	char *base_url;       /* after any <ID>_BASE_URL override */
+	char **models;        /* NULL-terminated */
+	size_t model_count;
+};
+
+struct registry {
+	struct provider *providers;
+	size_t count;
+};
+
+/* Parses registry JSON. Returns GK_OK, or GK_ERR with a message in err that
+ * names the entry and field at fault. A non-empty environment variable
+ * <ID>_BASE_URL (OPENAI_BASE_URL, ...) replaces the entry's base URL. */
+int registry_parse(struct registry *reg, const char *json, size_t len,
+		   char *err, size_t errlen);
+/* Loads GOFANNON_PROVIDERS_FILE when path is non-NULL, else the built-in
+ * registry; base URL overrides come from the environment. */
+int registry_load(struct registry *reg, const char *path, char *err, size_t errlen);
+void registry_release(struct registry *reg);
+
+const struct provider *registry_find(const struct registry *reg, const char *id);
+const char *wire_style_name(enum wire_style style);
+
+extern const char default_registry_json[];
+
+#endif

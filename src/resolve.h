@@ -1,0 +1,34 @@
+/* resolve.h: which key a request for a provider uses (get_effective_api_key).
+ *
+ * The user's stored key when there is one; else the provider's system-wide
+ * key when it is non-empty; else none. A stored key that does not open is
+ * reported as such and the system key is NOT used in its place: a user's
+ * choice is never silently overridden. */
+#ifndef GK_RESOLVE_H
+#define GK_RESOLVE_H
+
+#include "envkeys.h"
+#include "keyring.h"
+#include "keystore.h"
+#include "registry.h"
+#include "seal.h"
+#include "secret.h"
+
+enum key_source { SOURCE_NONE, SOURCE_USER, SOURCE_ENV };
+
+struct effective_key {
+	enum key_source source;
+	int has_key;
+	const char *error;  /* set when the user's stored key does not open */
+	struct secret key;  /* the key when has_key; wipe with effective_key_wipe */
+};
+
+void resolve_effective_key(const struct keyring *ring, const struct envkeys *env,
+			   const char *user, const struct provider *provider,
+			   const struct stored_key *stored, struct effective_key *out);
+void effective_key_wipe(struct effective_key *key);
+
+/* "user", "env", or NULL for none. */
+const char *key_source_name(enum key_source source);
+
+#endif

@@ -1,0 +1,43 @@
+/* router.h: which handler a method and path belong to.
+ *
+ * Paths are matched segment by segment against a fixed table; "{provider}"
+ * captures one segment. Pure function of its input: unit-tested and fuzzed. */
+#ifndef GK_ROUTER_H
+#define GK_ROUTER_H
+
+#include <stddef.h>
+
+enum route_id {
+	ROUTE_HEALTH,
+	ROUTE_ME,
+	ROUTE_API_KEYS_GET,
+	ROUTE_API_KEYS_PUT,
+	ROUTE_API_KEY_DELETE,
+	ROUTE_API_KEY_EFFECTIVE,
+	ROUTE_API_KEY_VERIFY,
+	ROUTE_PROVIDERS,
+	ROUTE_LLM_CHAT,
+	ROUTE_USAGE,
+	ROUTE_COUNT
+};
+
+enum route_match {
+	ROUTE_FOUND,
+	ROUTE_NOT_FOUND,          /* 404 */
+	ROUTE_METHOD_NOT_ALLOWED  /* 405, allow says which methods are */
+};
+
+#define ROUTE_SEGMENT_MAX 256
+
+struct route_result {
+	enum route_id id;
+	const char *name;              /* for log lines: the pattern, never the raw path */
+	int needs_identity;
+	char provider[ROUTE_SEGMENT_MAX + 1];  /* the {provider} segment, or "" */
+	char allow[64];                /* for ROUTE_METHOD_NOT_ALLOWED */
+};
+
+enum route_match router_match(const char *method, const char *path,
+			      struct route_result *out);
+
+#endif

@@ -1,0 +1,14 @@
+/* status.h: the status codes every module returns.
+ *
+ * Functions return GK_OK on success and a negative code on failure; callers
+ * check and pass the code on until the one place that turns it into an HTTP
+ * status (api.c) or an exit status (main.c). */
+#ifndef GK_STATUS_H
+#define GK_STATUS_H
+
+#define GK_OK 0
+#define GK_ERR (-1)          /* generic failure, the detail says why */
+#define GK_UNAVAILABLE (-2)  /* a backend (Redis) did not answer in time */
+#define GK_NOMEM (-3)        /* allocation failed or a cap was reached */
+
+#endif
