@@ -157,7 +157,7 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	arena_release(&arena);
 }
 
-long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *stop)
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *wake)
 {
 	FCGX_Request rq;
 	long served = 0;
@@ -166,9 +166,9 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_
 		log_event(LOG_ERROR, "fcgi_init_failed", NULL);
 		return 0;
 	}
-	while (!*stop && (max_requests == 0 || served < max_requests)) {
+	while (!*wake && (max_requests == 0 || served < max_requests)) {
 		if (FCGX_Accept_r(&rq) < 0) {
-			if (errno == EINTR || *stop)
+			if (errno == EINTR || *wake)
 				continue;
 			log_event(LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
 			break;

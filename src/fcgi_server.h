@@ -19,9 +19,9 @@ int fcgi_listen(const char *spec, int backlog);
 /* Returns 1 when fd is a listening stream socket (as spawn-fcgi hands fd 0). */
 int fcgi_is_listener(int fd);
 
-/* Serves until *stop becomes non-zero, or after max_requests (0: no limit).
- * A signal handler that sets *stop ends the wait for the next request; the
+/* Serves until *wake becomes non-zero, or after max_requests (0: no limit).
+ * A signal handler that sets *wake ends the wait for the next request; the
  * request in progress always completes. Returns the number served. */
-long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *stop);
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *wake);
 
 #endif

@@ -28,17 +28,20 @@ struct serve_options {
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t wake;  /* ends fcgi_serve()'s wait for a request */
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	wake = 1;
 }
 
 static void on_reload(int sig)
 {
 	(void)sig;
 	reload_requested = 1;
+	wake = 1;
 }
 
 /* No SA_RESTART: a signal must end the wait in accept(). */
@@ -161,14 +164,13 @@ static void reload_app(struct app *app)
 			  app->keyring.count);
 }
 
-static int serve_in_process(struct app *app, int listen_fd, long max_requests)
+static int serve_in_process(struct app *app, int listen_fd)
 {
 	while (!stop_requested) {
-		fcgi_serve(app, listen_fd, max_requests, &stop_requested);
-		if (reload_requested)
+		wake = 0;
+		fcgi_serve(app, listen_fd, 0, &wake);
+		if (reload_requested && !stop_requested)
 			reload_app(app);
-		else if (!stop_requested)
-			break;
 	}
 	return 0;
 }
@@ -203,7 +205,7 @@ static int cmd_serve(int argc, char **argv)
 	install_signals();
 	log_event(LOG_INFO, "started", "version=%s providers=%zu master_keys=%zu", PACKAGE_VERSION,
 		  app.registry.count, app.keyring.count);
-	rc = serve_in_process(&app, listen_fd, config.max_requests);
+	rc = serve_in_process(&app, listen_fd);
 	log_event(LOG_INFO, "stopped", NULL);
 	app_release(&app);
 	return rc;

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""The real stack for the integration and browser tests.
+
+Starts a real redis-server (the shipped configuration, on a unix socket in a
+state directory), the built service under spawn-fcgi, and nginx with the
+shipped site configuration rendered by scripts/nginx-conf on a free loopback
+port; the test configuration maps the request header X-Test-User to the
+identity. Everything stops by itself: every wait is bounded.
+
+As a command:
+  python3 tests/stack.py run [--build-dir DIR] -- CMD ARGS...
+      starts the stack, runs CMD with GOFANNON_TEST_URL, GOFANNON_TEST_STATE,
+      GOFANNON_TEST_SYSTEM_KEYS and GOFANNON_TEST_ARTIFACTS set, stops the
+      stack, then searches every log it produced for every key listed in
+      STATE/keys-used.txt; exits with CMD's status (1 if a key leaked).
+  python3 tests/stack.py redis-stop STATE
+  python3 tests/stack.py redis-start STATE
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# System-wide keys the service starts with (through GOFANNON_ENV_FILE).
+SYSTEM_KEYS = {
+    "GEMINI_API_KEY": "gemini-system-key-7f3a9c2e51d04b8a",
+    "OPENROUTER_API_KEY": "",  # set but empty: counts as unset
+}
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise RuntimeError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=10):
+    if proc is None or proc.poll() is not None:
+        return proc.returncode if proc else None
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(5)
+
+
+class Response:
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        try:
+            self.json = json.loads(raw) if raw else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.raw[:300])
+
+
+class Stack:
+    """One redis-server, one gofannon-keys under spawn-fcgi, one nginx."""
+
+    def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None):
+        self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
+        self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
+        if not os.access(self.binary, os.X_OK):
+            raise RuntimeError("%s is not built: run ./scripts/check or make first" % self.binary)
+        self.state = state_dir or tempfile.mkdtemp(prefix="gofannon-test-")
+        os.makedirs(self.state, exist_ok=True)
+        os.chmod(self.state, 0o711)  # nginx workers (nobody) reach the FastCGI socket
+        self.system_keys = dict(SYSTEM_KEYS if system_keys is None else system_keys)
+        self.service_env = dict(service_env or {})
+        self.redis_socket = os.path.join(self.state, "redis.sock")
+        self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
+        self.master_key = os.path.join(self.state, "master.key")
+        self.env_file = os.path.join(self.state, "system-keys.env")
+        self.port = None
+        self.redis = self.service = self.nginx = None
+        self.service_logs = 0
+
+    # --- files -------------------------------------------------------------
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def log_files(self):
+        return [os.path.join(self.state, f) for f in sorted(os.listdir(self.state)) if f.endswith(".log")]
+
+    def write_env_file(self, keys=None):
+        if keys is not None:
+            self.system_keys = dict(keys)
+        with open(self.env_file, "w") as f:
+            f.write("# system-wide provider keys for the tests\n")
+            for name, value in self.system_keys.items():
+                f.write("%s=%s\n" % (name, value))
+
+    def remember_keys(self, *keys):
+        with open(os.path.join(self.state, "keys-used.txt"), "a") as f:
+            for key in keys:
+                f.write(key.strip() + "\n")
+
+    # --- redis -------------------------------------------------------------
+
+    def redis_conf(self):
+        """The shipped configuration with its paths moved into the state dir."""
+        overrides = {"unixsocket": self.redis_socket, "unixsocketperm": "600", "port": "0",
+                     "dir": self.state, "logfile": os.path.join(self.state, "redis.log"),
+                     "pidfile": os.path.join(self.state, "redis.pid"), "daemonize": "no",
+                     "bind": "127.0.0.1"}
+        lines = []
+        with open(os.path.join(TOP, "scripts", "redis", "gofannon-keys.conf")) as f:
+            for line in f:
+                words = line.split()
+                if words and words[0] in overrides:
+                    continue
+                lines.append(line.rstrip("\n"))
+        lines += ["%s %s" % (k, v) for k, v in overrides.items()]
+        path = os.path.join(self.state, "redis.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def redis_argv(self):
+        return ["redis-server", self.redis_conf()]
+
+    def redis_start(self):
+        self.redis = subprocess.Popen(self.redis_argv(), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.redis_ping(), 10, "redis-server")
+        self._save_state()
+
+    def redis_stop(self, sig=signal.SIGTERM):
+        pid = self._redis_pid()
+        if self.redis is not None:
+            stop_process(self.redis, sig)
+            self.redis = None
+        elif pid:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+            wait_for(lambda: not _alive(pid), 10, "redis-server to stop")
+        if os.path.exists(self.redis_socket):
+            os.unlink(self.redis_socket)
+
+    def _redis_pid(self):
+        try:
+            with open(os.path.join(self.state, "redis.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def redis_ping(self):
+        try:
+            return self.redis_cli("PING") == "PONG"
+        except OSError:
+            return False
+
+    def redis_cli(self, *args):
+        """Runs one command over the unix socket; returns the decoded reply."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(self.redis_socket)
+            parts = [b"*%d\r\n" % len(args)]
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+            s.sendall(b"".join(parts))
+            return _read_reply(s.makefile("rb"))
+
+    # --- service -----------------------------------------------------------
+
+    def service_environment(self, extra=None):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GOFANNON_MASTER_KEY_FILE": self.master_key,
+            "GOFANNON_REDIS_URL": "unix://" + self.redis_socket,
+            "GOFANNON_ENV_FILE": self.env_file,
+            "GOFANNON_WORKERS": "2",
+            "ASAN_OPTIONS": "abort_on_error=1:detect_leaks=1:log_path=" + os.path.join(self.state, "asan"),
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" + os.path.join(self.state, "ubsan"),
+        }
+        env.update(self.service_env)
+        env.update(extra or {})
+        return {k: v for k, v in env.items() if v is not None}
+
+    def spawn_fcgi_argv(self):
+        argv = ["spawn-fcgi", "-n", "-s", self.fcgi_socket]
+        if os.geteuid() == 0:
+            argv += ["-U", "nobody", "-G", "nogroup", "-M", "0660"]
+        else:
+            argv += ["-M", "0600"]
+        return argv + ["--", self.binary]
+
+    def service_start(self, extra_env=None, wait=True):
+        if os.path.exists(self.fcgi_socket):
+            os.unlink(self.fcgi_socket)
+        self.service_logs += 1
+        log = open(os.path.join(self.state, "service-%d.log" % self.service_logs), "ab")
+        self.service = subprocess.Popen(self.spawn_fcgi_argv(), stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=log,
+                                        env=self.service_environment(extra_env))
+        log.close()
+        if wait:
+            wait_for(lambda: self.service.poll() is not None or self.health_status() == 200,
+                     15, "the service to answer /api/health")
+            if self.service.poll() is not None:
+                raise RuntimeError("the service exited with status %d; see %s" % (
+                    self.service.returncode, self.current_service_log()))
+        self._save_state()
+
+    def service_stop(self, sig=signal.SIGTERM):
+        code = stop_process(self.service, sig)
+        self.service = None
+        return code
+
+    def service_restart(self, extra_env=None):
+        self.service_stop()
+        self.service_start(extra_env)
+
+    def current_service_log(self):
+        return os.path.join(self.state, "service-%d.log" % self.service_logs)
+
+    def service_log_text(self):
+        text = ""
+        for i in range(1, self.service_logs + 1):
+            with open(os.path.join(self.state, "service-%d.log" % i), errors="replace") as f:
+                text += f.read()
+        return text
+
+    # --- nginx -------------------------------------------------------------
+
+    def nginx_start(self):
+        self.port = self.port or free_port()
+        conf = os.path.join(self.state, "nginx.conf")
+        rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
+                                   "--listen", "127.0.0.1:%d" % self.port, "--socket", self.fcgi_socket,
+                                   "--test-identity-header"], check=True, capture_output=True, text=True)
+        with open(conf, "w") as f:
+            f.write(rendered.stdout)
+        self.nginx = subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(self.state, "nginx-error.log")],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=open(os.path.join(self.state, "nginx-stderr.log"), "ab"))
+        wait_for(lambda: self._port_open(), 10, "nginx")
+        self._save_state()
+
+    def _port_open(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    # --- whole stack -------------------------------------------------------
+
+    def start(self):
+        try:
+            self.write_env_file()
+            if not os.path.exists(self.master_key):
+                subprocess.run([self.binary, "keygen", self.master_key], check=True,
+                               capture_output=True, env=self.service_environment())
+            self.redis_start()
+            self.nginx_start()
+            self.service_start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        stop_process(self.nginx, signal.SIGQUIT)
+        self.service_stop()
+        self.redis_stop()
+        self.nginx = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _save_state(self):
+        with open(os.path.join(self.state, "stack.json"), "w") as f:
+            json.dump({"build_dir": self.build_dir, "port": self.port,
+                       "system_keys": self.system_keys}, f)
+
+    @classmethod
+    def attach(cls, state):
+        with open(os.path.join(state, "stack.json")) as f:
+            saved = json.load(f)
+        stack = cls(build_dir=saved["build_dir"], state_dir=state, system_keys=saved["system_keys"])
+        stack.port = saved["port"]
+        return stack
+
+    # --- HTTP --------------------------------------------------------------
+
+    def request(self, method, path, user=None, body=None, headers=None, raw_body=None, timeout=10):
+        """One request through nginx. body is JSON-encoded with the JSON
+        content type; raw_body (bytes) is sent as it is."""
+        hdrs = dict(headers or {})
+        data = raw_body
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        if user is not None:
+            # http.client sends header text as latin-1: pass the UTF-8 bytes through
+            hdrs["X-Test-User"] = user.encode("utf-8").decode("latin-1")
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Response(r.status, r.headers, r.read().decode())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.headers, e.read().decode())
+
+    def health_status(self):
+        try:
+            return self.request("GET", "/api/health", timeout=2).status
+        except OSError:
+            return None
+
+    def leaked_keys(self):
+        """Returns (key, file) pairs for every remembered key found in a log."""
+        path = os.path.join(self.state, "keys-used.txt")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            keys = {k.strip() for k in f if k.strip()}
+        found = []
+        for name in sorted(os.listdir(self.state)):
+            full = os.path.join(self.state, name)
+            if not os.path.isfile(full) or name in ("keys-used.txt", "system-keys.env", "master.key"):
+                continue
+            with open(full, "rb") as f:
+                data = f.read()
+            for key in keys:
+                if key.encode() in data:
+                    found.append((key[:6] + "...", name))
+        return found
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _read_reply(f):
+    line = f.readline()
+    if not line:
+        raise OSError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError("redis: " + rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode(errors="replace")
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read_reply(f) for _ in range(n)]
+    raise OSError("unexpected redis reply %r" % line)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] in ("redis-stop", "redis-start"):
+        stack = Stack.attach(argv[1])
+        if argv[0] == "redis-stop":
+            stack.redis_stop()
+        else:
+            stack.redis_start()
+        return 0
+    if argv and argv[0] == "run":
+        args = argv[1:]
+        build_dir = None
+        if len(args) >= 2 and args[0] == "--build-dir":
+            build_dir, args = args[1], args[2:]
+        if not args or args[0] != "--" or len(args) < 2:
+            print(__doc__, file=sys.stderr)
+            return 2
+        artifacts = os.path.join(os.path.abspath(build_dir or os.path.join(TOP, "build")), "test-artifacts")
+        os.makedirs(artifacts, exist_ok=True)
+        with Stack(build_dir=build_dir) as stack:
+            env = dict(os.environ, GOFANNON_TEST_URL=stack.url, GOFANNON_TEST_STATE=stack.state,
+                       GOFANNON_TEST_SYSTEM_KEYS=json.dumps(stack.system_keys),
+                       GOFANNON_TEST_ARTIFACTS=artifacts)
+            code = subprocess.call(args[1:], env=env)
+        leaks = stack.leaked_keys()
+        for key, name in leaks:
+            print("not ok - key %s found in %s" % (key, name))
+        if not leaks:
+            shutil.rmtree(stack.state, ignore_errors=True)
+        return 1 if leaks else code
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
