@@ -128,21 +128,11 @@ class Stack:
 
     def redis_conf(self):
         """The shipped configuration with its paths moved into the state dir."""
-        overrides = {"unixsocket": self.redis_socket, "unixsocketperm": "600", "port": "0",
-                     "dir": self.state, "logfile": os.path.join(self.state, "redis.log"),
-                     "pidfile": os.path.join(self.state, "redis.pid"), "daemonize": "no",
-                     "bind": "127.0.0.1"}
-        lines = []
-        with open(os.path.join(TOP, "scripts", "redis", "gofannon-keys.conf")) as f:
-            for line in f:
-                words = line.split()
-                if words and words[0] in overrides:
-                    continue
-                lines.append(line.rstrip("\n"))
-        lines += ["%s %s" % (k, v) for k, v in overrides.items()]
         path = os.path.join(self.state, "redis.conf")
+        rendered = subprocess.run([os.path.join(TOP, "scripts", "redis-conf"), "--state", self.state,
+                                   "--socket", self.redis_socket], check=True, capture_output=True, text=True)
         with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write(rendered.stdout)
         return path
 
     def redis_argv(self):
