@@ -86,20 +86,18 @@ static size_t provider_index(const struct app *app, const struct provider *p)
 }
 
 /* The mask of the stored key, or NULL when none is stored or it does not
- * open (*open_error then says why). */
+ * open (GET /api/providers and .../effective say why). */
 static struct json_object *stored_mask(struct exchange *ex, const struct provider *p,
-				       const struct stored_key *sk, const char **open_error)
+				       const struct stored_key *sk)
 {
 	struct secret plain;
 	enum open_result result;
 	char mask[MASK_MAX + 1];
 
-	*open_error = NULL;
 	if (!sk->sealed)
 		return NULL;
 	result = open_value(&ex->app->keyring, ex->user, p->id, sk->sealed, sk->sealed_len, &plain);
 	if (result != OPEN_OK) {
-		*open_error = open_result_detail(result);
 		log_event(LOG_WARN, "stored_key_unreadable", "provider=%s reason=%d", p->id, (int)result);
 		return NULL;
 	}
@@ -119,10 +117,9 @@ static int reply_key_masks(struct exchange *ex)
 	obj = json_object_new_object();
 	for (size_t i = 0; i < ex->app->registry.count; i++) {
 		const struct provider *p = &ex->app->registry.providers[i];
-		const char *open_error;
 
 		if (p->user_key_field)
-			json_object_object_add(obj, p->user_key_field, stored_mask(ex, p, &stored[i], &open_error));
+			json_object_object_add(obj, p->user_key_field, stored_mask(ex, p, &stored[i]));
 	}
 	return http_ok(ex->resp, obj);
 }
@@ -281,22 +278,25 @@ static int handle_effective(struct exchange *ex)
 	return http_ok(ex->resp, obj);
 }
 
-static struct json_object *user_key_status(struct exchange *ex, const struct provider *p,
-					   const struct stored_key *sk)
+/* The userKey member of a provider's status; eff was resolved from sk, so
+ * the stored key is opened once per provider. */
+static struct json_object *user_key_status(const struct provider *p, const struct stored_key *sk,
+					   const struct effective_key *eff)
 {
 	struct json_object *obj;
-	struct json_object *mask;
-	const char *open_error;
+	char mask[MASK_MAX + 1];
+	int opened = eff->source == SOURCE_USER && eff->has_key;
 
 	if (!p->user_key_field)
 		return NULL;
-	mask = stored_mask(ex, p, sk, &open_error);
+	if (opened)
+		mask_key(eff->key.value, eff->key.len, mask);
 	obj = json_object_new_object();
 	json_object_object_add(obj, "configured", json_object_new_boolean(sk->sealed != NULL));
-	json_object_object_add(obj, "masked", mask);
+	json_object_object_add(obj, "masked", opened ? json_object_new_string(mask) : NULL);
 	json_object_object_add(obj, "updatedAt", sk->updated_at ? json_object_new_string(sk->updated_at) : NULL);
-	if (open_error)
-		json_object_object_add(obj, "error", json_object_new_string(open_error));
+	if (eff->error)
+		json_object_object_add(obj, "error", json_object_new_string(eff->error));
 	return obj;
 }
 
@@ -312,7 +312,7 @@ static struct json_object *provider_status(struct exchange *ex, const struct pro
 	json_object_object_add(obj, "description", json_object_new_string(p->description));
 	json_object_object_add(obj, "envVar", p->env_var ? json_object_new_string(p->env_var) : NULL);
 	json_object_object_add(obj, "userKeys", json_object_new_boolean(p->user_key_field != NULL));
-	json_object_object_add(obj, "userKey", user_key_status(ex, p, sk));
+	json_object_object_add(obj, "userKey", user_key_status(p, sk, &eff));
 	json_object_object_add(obj, "envKey",
 			       json_object_new_boolean(envkeys_get(&ex->app->envkeys, p->env_var) != NULL));
 	json_object_object_add(obj, "available", json_object_new_boolean(eff.has_key));

@@ -98,7 +98,19 @@ class Runner:
             if stack is not None:
                 stack.stop()
 
+    def check_sanitizer_reports(self):
+        reports = []
+        for stack in self.stacks:
+            reports += sorted(glob.glob(os.path.join(stack.state, "asan.*")) +
+                              glob.glob(os.path.join(stack.state, "ubsan.*")))
+        detail = ""
+        for path in reports[:3]:
+            with open(path, errors="replace") as f:
+                detail += "%s:\n%s\n" % (path, f.read()[:3000])
+        self.report(not reports, "no AddressSanitizer or UndefinedBehaviorSanitizer report", detail)
+
     def check_logs(self):
+        self.check_sanitizer_reports()
         leaks = []
         for stack in self.stacks:
             leaks += [(k, os.path.join(stack.state, f)) for k, f in stack.leaked_keys()]
