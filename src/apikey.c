@@ -15,16 +15,28 @@ static int is_key_char(unsigned char c)
 	return c > 0x20 && c < 0x7f;
 }
 
+static const char *skip_leading_space(const char *p, const char *end)
+{
+	while (p < end && is_surrounding_space((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *skip_trailing_space(const char *start, const char *end)
+{
+	while (end > start && is_surrounding_space((unsigned char)end[-1]))
+		end--;
+	return end;
+}
+
 int apikey_normalize(const char *value, size_t len, const char **start,
 		     size_t *trimmed_len, const char **why)
 {
 	const char *end = value + len;
 	const char *p;
 
-	while (value < end && is_surrounding_space((unsigned char)*value))
-		value++;
-	while (end > value && is_surrounding_space((unsigned char)end[-1]))
-		end--;
+	value = skip_leading_space(value, end);
+	end = skip_trailing_space(value, end);
 	len = (size_t)(end - value);
 
 	if (len == 0) {

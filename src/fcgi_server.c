@@ -142,7 +142,7 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	struct arena arena;
 	struct http_request req;
 	struct http_response resp;
-	struct route_result route;
+	struct route_result route = { 0 };
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -157,7 +157,7 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	arena_release(&arena);
 }
 
-long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *wake)
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatile sig_atomic_t *wake)
 {
 	FCGX_Request rq;
 	long served = 0;

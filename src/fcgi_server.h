@@ -22,6 +22,6 @@ int fcgi_is_listener(int fd);
 /* Serves until *wake becomes non-zero, or after max_requests (0: no limit).
  * A signal handler that sets *wake ends the wait for the next request; the
  * request in progress always completes. Returns the number served. */
-long fcgi_serve(struct app *app, int listen_fd, long max_requests, volatile sig_atomic_t *wake);
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatile sig_atomic_t *wake);
 
 #endif
