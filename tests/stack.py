@@ -146,10 +146,11 @@ class Stack:
 
     def redis_stop(self, sig=signal.SIGTERM):
         pid = self._redis_pid()
-        if self.redis is not None:
+        if self.redis is not None and self.redis.poll() is None:
             stop_process(self.redis, sig)
             self.redis = None
-        elif pid:
+        elif pid and _alive(pid):
+            # started by another process (redis-start from the command line)
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
@@ -168,7 +169,7 @@ class Stack:
     def redis_ping(self):
         try:
             return self.redis_cli("PING") == "PONG"
-        except OSError:
+        except (OSError, RuntimeError):  # not listening yet, or still LOADING
             return False
 
     def redis_cli(self, *args):
@@ -354,10 +355,11 @@ class Stack:
 
 
 def _alive(pid):
+    """True while pid runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
         return False
 
 

@@ -1,0 +1,85 @@
+// API client for the key service (product.md section 4).
+//
+// Every call resolves with the parsed JSON body, or rejects with an ApiError
+// whose message is a sentence fit to show a person: the server's `detail`
+// when it sent one, otherwise a description of what went wrong.
+
+const TIMEOUT_MS = 15000;
+
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status; // 0 when the server could not be reached
+  }
+}
+
+async function request(method, path, body) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  const init = {
+    method,
+    headers: { Accept: 'application/json' },
+    credentials: 'same-origin',
+    cache: 'no-store',
+    signal: controller.signal,
+  };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    const timedOut = err && err.name === 'AbortError';
+    throw new ApiError(timedOut
+      ? 'The server took too long to answer. Please try again.'
+      : 'Could not reach the server. Check your connection and try again.', 0);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null; // e.g. an HTML error page from a proxy
+  }
+
+  if (!response.ok) {
+    const detail = data && typeof data.detail === 'string' && data.detail
+      ? data.detail
+      : `The server answered with an error (HTTP ${response.status}).`;
+    throw new ApiError(detail, response.status);
+  }
+  if (data === null || typeof data !== 'object') {
+    throw new ApiError('The server sent an answer this page cannot read.', response.status);
+  }
+  return data;
+}
+
+/** The signed-in user: {id}. */
+export function getMe() {
+  return request('GET', '/api/users/me');
+}
+
+/** Providers in display order with the user's key status (product.md 4.5). */
+export async function getProviders() {
+  const data = await request('GET', '/api/providers');
+  if (!Array.isArray(data.providers)) {
+    throw new ApiError('The server sent an answer this page cannot read.', 200);
+  }
+  return data.providers;
+}
+
+/** Store or replace the user's key; resolves with the masked key map. */
+export function saveKey(providerId, apiKey) {
+  return request('PUT', '/api/users/me/api-keys', { provider: providerId, apiKey });
+}
+
+/** Remove the user's key; resolves with the masked key map. */
+export function removeKey(providerId) {
+  return request('DELETE', `/api/users/me/api-keys/${encodeURIComponent(providerId)}`);
+}

@@ -1,0 +1,150 @@
+// The inline editor of one row: a password input with a show/hide toggle,
+// Save (disabled while the trimmed input is empty; Enter saves) and Cancel
+// (Escape cancels).
+//
+// The editor never keeps the key anywhere but in its input: `onSave` gets
+// the value, and on success the caller closes the editor, which empties the
+// input before removing it.
+
+import { createMessageElement, showMessage, clearMessage } from './messages.js';
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * Open the editor in `row.editorSlot` (or focus it when already open).
+ * `onSave(editor, value)` is called on submit; `onCancel(editor)` on Cancel
+ * or Escape. Returns the editor object.
+ */
+export function openEditor(row, { onSave, onCancel }) {
+  if (row.editor) {
+    row.editor.input.focus();
+    return row.editor;
+  }
+  const provider = row.provider;
+  const name = provider.name || provider.id;
+  const base = `${row.element.id}-editor`;
+
+  const form = el('form', 'editor');
+  form.id = base;
+  form.noValidate = true;
+
+  const label = el('label', 'editor-label', `${name} API key`);
+  label.htmlFor = `${base}-input`;
+
+  const group = el('div', 'input-group');
+  const input = el('input', 'key-input');
+  input.type = 'password';
+  input.id = `${base}-input`;
+  input.name = 'apiKey';
+  input.placeholder = `Enter your ${name} API key`;
+  input.autocomplete = 'off';
+  input.spellcheck = false;
+  input.setAttribute('autocapitalize', 'off');
+  input.setAttribute('autocorrect', 'off');
+  input.setAttribute('aria-describedby', `${base}-help ${base}-error`);
+
+  const toggle = el('button', 'button button-quiet toggle-visibility');
+  toggle.type = 'button';
+  toggle.setAttribute('aria-controls', input.id);
+  const toggleLabel = el('span', 'button-label', 'Show');
+  toggle.append(toggleLabel, el('span', 'visually-hidden', ' key'));
+  group.append(input, toggle);
+
+  const help = el('p', 'editor-help',
+    'Stored encrypted. After saving, only the first 3 and last 4 characters are shown. ' +
+    'Enter saves, Escape cancels.');
+  help.id = `${base}-help`;
+
+  const error = createMessageElement('alert', 'editor-error');
+  error.id = `${base}-error`;
+
+  const buttons = el('div', 'editor-actions');
+  const save = el('button', 'button button-primary save-button');
+  save.type = 'submit';
+  const saveLabel = el('span', 'button-label', 'Save');
+  save.append(saveLabel);
+  save.disabled = true;
+  const cancel = el('button', 'button cancel-button', 'Cancel');
+  cancel.type = 'button';
+  buttons.append(save, cancel);
+
+  form.append(label, group, help, error, buttons);
+
+  const editor = {
+    row, form, input, toggle, save, cancel, error, busy: false,
+
+    setBusy(busy) {
+      editor.busy = busy;
+      form.setAttribute('aria-busy', busy ? 'true' : 'false');
+      input.disabled = busy;
+      toggle.disabled = busy;
+      cancel.disabled = busy;
+      save.disabled = busy || input.value.trim() === '';
+      saveLabel.textContent = busy ? 'Saving…' : 'Save';
+      save.classList.toggle('is-busy', busy);
+    },
+
+    /** Show why saving failed; `invalid` marks the typed value as the cause. */
+    showError(text, { invalid = true } = {}) {
+      if (invalid) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+      showMessage(error, text, 'error');
+    },
+
+    clearError() {
+      input.removeAttribute('aria-invalid');
+      clearMessage(error);
+    },
+
+    /** Empty the input and remove the editor from the page. */
+    close() {
+      input.value = '';
+      form.remove();
+      row.editor = null;
+      row.editButton.setAttribute('aria-expanded', 'false');
+      row.editButton.removeAttribute('aria-controls');
+    },
+  };
+
+  const updateSave = () => {
+    if (!editor.busy) save.disabled = input.value.trim() === '';
+  };
+  input.addEventListener('input', () => {
+    updateSave();
+    if (!error.hidden) editor.clearError();
+  });
+
+  toggle.addEventListener('click', () => {
+    const show = input.type === 'password';
+    input.type = show ? 'text' : 'password';
+    toggleLabel.textContent = show ? 'Hide' : 'Show';
+    toggle.classList.toggle('is-shown', show);
+  });
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (editor.busy || input.value.trim() === '') return;
+    onSave(editor, input.value);
+  });
+
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !editor.busy) {
+      event.preventDefault();
+      event.stopPropagation();
+      onCancel(editor);
+    }
+  });
+  cancel.addEventListener('click', () => onCancel(editor));
+
+  row.editor = editor;
+  row.editorSlot.append(form);
+  row.editButton.setAttribute('aria-expanded', 'true');
+  row.editButton.setAttribute('aria-controls', form.id);
+  input.focus();
+  return editor;
+}
