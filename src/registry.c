@@ -62,6 +62,19 @@ static int valid_base_url(const char *s)
 	return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
 }
 
+/* "chat", or an absolute path of URL-safe characters to GET under the base URL. */
+static int valid_verify(const char *s)
+{
+	if (strcmp(s, "chat") == 0)
+		return 1;
+	if (s[0] != '/' || strlen(s) > 256 || strstr(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("/-._~", *s))
+			return 0;
+	return 1;
+}
+
 static int parse_wire_style(const char *s, enum wire_style *out)
 {
 	if (strcmp(s, "openai") == 0)
@@ -152,7 +165,7 @@ static char *dup_or_null(const char *s)
 static int parse_provider(struct provider *p, struct json_object *entry, size_t index,
 			  char *err, size_t errlen)
 {
-	const char *id, *name, *description, *env_var, *field, *wire, *base_url, *override;
+	const char *id, *name, *description, *env_var, *field, *wire, *base_url, *verify, *override;
 	int bad = 0;
 
 	if (!json_object_is_type(entry, json_type_object))
@@ -166,6 +179,7 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	field = member_string(entry, "userKeyField", &bad);
 	wire = member_string(entry, "wireStyle", &bad);
 	base_url = member_string(entry, "baseUrl", &bad);
+	verify = member_string(entry, "verify", &bad);
 	if (bad)
 		return fail(err, errlen, "provider '%s': every field except 'models' must be a string", id);
 	if (!name || !*name)
@@ -181,6 +195,9 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 		base_url = override;
 	if (!base_url || !valid_base_url(base_url))
 		return fail(err, errlen, "provider '%s': base URL must start with https:// or http://", id);
+	if (verify && !valid_verify(verify))
+		return fail(err, errlen,
+			    "provider '%s': 'verify' must be \"chat\" or a path such as \"/models\"", id);
 
 	p->id = strdup(id);
 	p->name = strdup(name);
@@ -188,8 +205,9 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	p->env_var = dup_or_null(env_var);
 	p->user_key_field = dup_or_null(field);
 	p->base_url = strdup(base_url);
-	if (!p->id || !p->name || !p->description || !p->base_url ||
-	    (env_var && !p->env_var) || (field && !p->user_key_field))
+	p->verify = dup_or_null(verify);
+	if (!p->id || !p->name || !p->description || !p->base_url || (env_var && !p->env_var) ||
+	    (field && !p->user_key_field) || (verify && !p->verify))
 		return fail(err, errlen, "out of memory");
 	return parse_models(p, entry, err, errlen);
 }
@@ -315,6 +333,7 @@ static void provider_release(struct provider *p)
 	free(p->env_var);
 	free(p->user_key_field);
 	free(p->base_url);
+	free(p->verify);
 	for (size_t i = 0; p->models && i < p->model_count; i++)
 		free(p->models[i]);
 	free(p->models);

@@ -25,6 +25,9 @@ struct provider {
 	char *user_key_field; /* NULL: users cannot store a key */
 	enum wire_style wire_style;
 	char *base_url;       /* after any <ID>_BASE_URL override */
+	char *verify;	      /* how a key is checked: NULL, the wire style's model
+			       * list; "chat", a billed 1-token completion; else a
+			       * path under base_url to GET ("/key") */
 	char **models;        /* NULL-terminated */
 	size_t model_count;
 };
