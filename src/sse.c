@@ -1,0 +1,144 @@
+#include "sse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+#define SSE_ALLOC_MIN 1024
+
+void sse_parser_init(struct sse_parser *p, size_t cap, sse_handler handler, void *ctx)
+{
+	memset(p, 0, sizeof(*p));
+	p->cap = cap;
+	p->handler = handler;
+	p->ctx = ctx;
+}
+
+void sse_parser_release(struct sse_parser *p)
+{
+	free(p->data);
+	p->data = NULL;
+	p->alloc = p->data_len = p->line_len = 0;
+}
+
+/* Makes room for need more bytes plus a NUL, within the cap. */
+static int reserve(struct sse_parser *p, size_t need)
+{
+	size_t used = p->data_len + p->line_len;
+	size_t want, size;
+	char *grown;
+
+	if (need > p->cap || used > p->cap - need)
+		return GK_NOMEM;
+	want = used + need + 1;
+	if (want <= p->alloc)
+		return GK_OK;
+	size = p->alloc ? p->alloc : SSE_ALLOC_MIN;
+	while (size < want)
+		size *= 2;
+	if (size > p->cap + 1)
+		size = p->cap + 1;
+	grown = realloc(p->data, size);
+	if (!grown)
+		return GK_NOMEM;
+	p->data = grown;
+	p->alloc = size;
+	return GK_OK;
+}
+
+static int dispatch(struct sse_parser *p)
+{
+	int rc = GK_OK;
+
+	if (p->has_data) {
+		p->data[p->data_len] = '\0';
+		rc = p->handler(p->ctx, p->event, p->data, p->data_len);
+	}
+	p->data_len = 0;
+	p->has_data = 0;
+	p->event[0] = '\0';
+	return rc;
+}
+
+/* The current line is complete: interpret its field. */
+static int end_line(struct sse_parser *p)
+{
+	char *line = p->data + p->data_len;
+	size_t len = p->line_len, name_len, skip;
+	const char *colon;
+
+	p->line_len = 0;
+	if (len == 0)
+		return dispatch(p);
+	colon = memchr(line, ':', len);
+	name_len = colon ? (size_t)(colon - line) : len;
+	if (name_len == 0)
+		return GK_OK; /* a comment */
+	skip = colon ? name_len + 1 : len;
+	if (skip < len && line[skip] == ' ')
+		skip++;
+	if (name_len == 4 && memcmp(line, "data", 4) == 0) {
+		/* The value moves back over its field name to follow the data
+		 * so far: there is always room, "data:" being longer than "\n". */
+		size_t at = p->data_len;
+
+		if (p->has_data)
+			line[0] = '\n', at++;
+		memmove(p->data + at, line + skip, len - skip);
+		p->data_len = at + len - skip;
+		p->has_data = 1;
+	} else if (name_len == 5 && memcmp(line, "event", 5) == 0) {
+		size_t n = len - skip < SSE_EVENT_NAME_MAX ? len - skip : SSE_EVENT_NAME_MAX;
+
+		memcpy(p->event, line + skip, n);
+		p->event[n] = '\0';
+	}
+	return GK_OK;
+}
+
+int sse_feed(struct sse_parser *p, const char *buf, size_t len)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < len) {
+		size_t run;
+
+		if (p->skip_lf) {
+			p->skip_lf = 0;
+			if (buf[i] == '\n') {
+				i++;
+				continue;
+			}
+		}
+		if (buf[i] == '\r' || buf[i] == '\n') {
+			p->skip_lf = buf[i] == '\r';
+			i++;
+			rc = end_line(p);
+			if (rc != GK_OK)
+				return rc;
+			continue;
+		}
+		for (run = 0; i + run < len && buf[i + run] != '\r' && buf[i + run] != '\n'; run++)
+			;
+		rc = reserve(p, run);
+		if (rc != GK_OK)
+			return rc;
+		memcpy(p->data + p->data_len + p->line_len, buf + i, run);
+		p->line_len += run;
+		i += run;
+	}
+	return GK_OK;
+}
+
+int sse_finish(struct sse_parser *p)
+{
+	int rc = GK_OK;
+
+	if (p->line_len)
+		rc = end_line(p);
+	if (rc == GK_OK)
+		rc = dispatch(p);
+	return rc;
+}
