@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -54,6 +55,19 @@ static int stream_flush(void *ctx)
 	return FCGX_FFlush(rq->out);
 }
 
+/* nginx closes the FastCGI connection when its client goes away (unless
+ * fastcgi_ignore_client_abort is on). Readable data alone means nothing:
+ * the end of the request body may still be unread. */
+static int stream_gone(void *ctx)
+{
+	FCGX_Request *rq = ctx;
+	struct pollfd pfd = { rq->ipcFd, POLLRDHUP, 0 };
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 /* The path the API routes on: nginx's normalized $document_uri, or the raw
  * request URI up to its query when nginx does not send one. */
 static const char *request_path(FCGX_Request *rq, struct arena *arena)
@@ -88,6 +102,7 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 	req->read_ctx = rq;
 	req->stream.write = stream_write;
 	req->stream.flush = stream_flush;
+	req->stream.gone = stream_gone;
 	req->stream.ctx = rq;
 	if (!req->method)
 		req->method = "";

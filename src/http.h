@@ -21,10 +21,14 @@ struct json_object;
  * -1 on error. */
 typedef ssize_t (*http_body_reader)(void *ctx, char *buf, size_t len);
 
-/* Writes raw response bytes and flushes them to the client; for streaming. */
+/* Writes raw response bytes and flushes them to the client; for streaming.
+ * write and flush return 0, or -1 when the client's connection failed.
+ * gone returns 1 once the client has gone away (nginx closed the
+ * connection), so a long call made for it can be stopped. */
 struct http_stream {
 	int (*write)(void *ctx, const char *data, size_t len);
 	int (*flush)(void *ctx);
+	int (*gone)(void *ctx);
 	void *ctx;
 };
 

@@ -1,0 +1,36 @@
+#include "event_stream.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+/* "event: <name>\ndata: " for the few names this service sends. */
+#define EVENT_HEAD_MAX 64
+
+int event_stream_begin(const struct http_stream *s)
+{
+	static const char head[] = "Status: 200 OK\r\n"
+				   "Content-Type: text/event-stream\r\n"
+				   "Cache-Control: no-store\r\n"
+				   "X-Content-Type-Options: nosniff\r\n"
+				   "X-Accel-Buffering: no\r\n"
+				   "\r\n";
+
+	return s->write(s->ctx, head, sizeof(head) - 1) != 0 || s->flush(s->ctx) != 0 ? -1 : 0;
+}
+
+int event_stream_send(const struct http_stream *s, const char *name, struct json_object *data)
+{
+	/* json-c escapes line breaks inside strings: the data stays one line. */
+	const char *json = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
+									JSON_C_TO_STRING_NOSLASHESCAPE);
+	char head[EVENT_HEAD_MAX];
+	int n = snprintf(head, sizeof(head), "%s%s%sdata: ", name ? "event: " : "", name ? name : "",
+			 name ? "\n" : "");
+	int failed = !json || n < 0 || (size_t)n >= sizeof(head) || s->write(s->ctx, head, (size_t)n) != 0 ||
+		     s->write(s->ctx, json, strlen(json)) != 0 || s->write(s->ctx, "\n\n", 2) != 0 ||
+		     s->flush(s->ctx) != 0;
+
+	json_object_put(data);
+	return failed ? -1 : 0;
+}

@@ -1,0 +1,27 @@
+/* event_stream.h: a streamed reply to the client, as server-sent events.
+ *
+ *   Status: 200 OK, Content-Type: text/event-stream, X-Accel-Buffering: no
+ *   data: {"delta":"..."}            one per piece of text
+ *   event: done / event: error       the last one
+ *
+ * Written CGI-style through struct http_stream (the handler then sets
+ * resp->streamed), each event flushed at once so nginx passes it on as it
+ * comes. Every function returns 0, or -1 when the client's connection
+ * failed. */
+#ifndef GK_EVENT_STREAM_H
+#define GK_EVENT_STREAM_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+struct json_object;
+
+/* The status line and headers, flushed. */
+int event_stream_begin(const struct http_stream *s);
+
+/* One event: "event: <name>\n" when name is not NULL, then "data: <json>"
+ * on one line and a blank line. Takes ownership of data. */
+int event_stream_send(const struct http_stream *s, const char *name, struct json_object *data);
+
+#endif
