@@ -16,6 +16,7 @@
 #include "app.h"
 #include "config.h"
 #include "fcgi_server.h"
+#include "llm.h"
 #include "log.h"
 #include "status.h"
 
@@ -192,14 +193,21 @@ static int cmd_serve(int argc, char **argv)
 	log_set_level(config.log_level);
 	if (opt.workers >= 0)
 		config.workers = opt.workers;
+	/* Before any worker is forked, as libcurl requires. */
+	if (llm_global_init() != GK_OK) {
+		log_event(LOG_ERROR, "startup_failed", "error=\"unable to initialise libcurl\"");
+		return 1;
+	}
 	if (app_load(&app, &config, err, sizeof(err)) != GK_OK) {
 		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
+		llm_global_cleanup();
 		return 1;
 	}
 	warn_if_key_file_public(config.master_key_file);
 	listen_fd = find_listener(&opt);
 	if (listen_fd < 0) {
 		app_release(&app);
+		llm_global_cleanup();
 		return 1;
 	}
 	install_signals();
@@ -208,6 +216,7 @@ static int cmd_serve(int argc, char **argv)
 	rc = serve_in_process(&app, listen_fd);
 	log_event(LOG_INFO, "stopped", NULL);
 	app_release(&app);
+	llm_global_cleanup();
 	return rc;
 }
 
