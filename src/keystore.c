@@ -164,6 +164,11 @@ static redisReply *command(struct keystore *ks, int argc, const char **argv, con
 	return reply;
 }
 
+redisReply *keystore_command(struct keystore *ks, int argc, const char **argv, const size_t *lens)
+{
+	return command(ks, argc, argv, lens);
+}
+
 static int hash_name(const struct keystore *ks, const char *user, char *out, size_t len)
 {
 	int n = snprintf(out, len, "%s:users:{%s}:apiKeys", ks->prefix, user);

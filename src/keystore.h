@@ -20,6 +20,7 @@
 #include "registry.h"
 
 struct redisContext;
+struct redisReply;
 
 struct keystore {
 	struct redis_target target;
@@ -51,5 +52,12 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user,
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
 		 const char *updated_at);
 int keystore_delete(struct keystore *ks, const char *user, const char *field);
+
+/* Runs one command on the store's connection, connecting and reconnecting
+ * as the calls above do; for the modules that keep other per-user data in
+ * the same Redis (usage.c). Returns the reply, which the caller frees with
+ * freeReplyObject(), or NULL when Redis did not answer or answered an
+ * error (logged once per outage). */
+struct redisReply *keystore_command(struct keystore *ks, int argc, const char **argv, const size_t *lens);
 
 #endif
