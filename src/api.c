@@ -7,12 +7,17 @@
 
 #include "apikey.h"
 #include "body.h"
+#include "chat.h"
+#include "event_stream.h"
 #include "identity.h"
+#include "llm.h"
 #include "log.h"
 #include "mask.h"
 #include "resolve.h"
 #include "seal.h"
 #include "status.h"
+#include "usage.h"
+#include "wire.h"
 
 /* Provider ids are echoed in errors only this far, so a key pasted into a
  * path is never sent back whole. */
@@ -336,9 +341,311 @@ static int handle_providers(struct exchange *ex)
 	return http_ok(ex->resp, obj);
 }
 
-static int handle_not_implemented(struct exchange *ex)
+/* ---- calls to providers (product.md 4.7) ---------------------------------- */
+
+/* The effective key of p in *eff, or GK_ERR with the 400 set when there is
+ * none. A stored key that does not open is not replaced by the system key. */
+static int require_effective_key(struct exchange *ex, const struct provider *p, struct effective_key *eff)
 {
-	return http_fail(ex->resp, 404, "Not found");
+	struct stored_key *stored = fetch_keys(ex);
+
+	if (!stored)
+		return GK_ERR;
+	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p,
+			      &stored[provider_index(ex->app, p)], eff);
+	if (eff->has_key)
+		return GK_OK;
+	if (eff->error)
+		return http_failf(
+			ex->resp, ex->req->arena, 400,
+			"Provider unavailable: the stored API key for %s cannot be read; store it again",
+			p->id);
+	return http_failf(ex->resp, ex->req->arena, 400, "Provider unavailable: no API key for %s", p->id);
+}
+
+static void log_llm_call(const char *op, const struct provider *p, const char *source,
+			 const struct llm_outcome *o)
+{
+	log_event(o->result == LLM_OK ? LOG_INFO : LOG_WARN, "llm_call",
+		  "op=%s provider=%s source=%s result=%s upstream_status=%ld input_tokens=%ld "
+		  "output_tokens=%ld",
+		  op, p->id, source ? source : "-", llm_result_name(o->result), o->http_status,
+		  o->usage.input_tokens, o->usage.output_tokens);
+}
+
+static int llm_status(const struct llm_outcome *o)
+{
+	switch (o->result) {
+	case LLM_TIMEOUT: return 504;
+	case LLM_CLIENT_GONE: return 499; /* nginx's code; nobody reads the reply */
+	default: return 502;
+	}
+}
+
+/* The reply for a call that failed, naming the key source actually used
+ * when the provider refused the key. */
+static int llm_fail(struct exchange *ex, const struct provider *p, enum key_source source,
+		    const struct llm_outcome *o)
+{
+	if (o->result == LLM_REJECTED)
+		return http_failf(ex->resp, ex->req->arena, 502,
+				  "Invalid API key for %s. Please check your %s API key.", p->id,
+				  source == SOURCE_USER ? "user-specific" : "system-wide");
+	return http_fail(ex->resp, llm_status(o), o->detail);
+}
+
+/* Once the provider accepted the request it is billed: count it. */
+static void count_usage(struct exchange *ex, const struct provider *p, const struct llm_outcome *o)
+{
+	if (o->http_status < 200 || o->http_status > 299)
+		return;
+	if (usage_add(&ex->app->store, ex->user, p->id, &o->usage, time(NULL)) != GK_OK)
+		log_event(LOG_WARN, "usage_not_counted", "provider=%s", p->id);
+}
+
+static struct json_object *usage_json(const struct chat_usage *usage)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "inputTokens", json_object_new_int64(usage->input_tokens));
+	json_object_object_add(obj, "outputTokens", json_object_new_int64(usage->output_tokens));
+	return obj;
+}
+
+/* {"provider","model",["content",]"usage","keySource"} */
+static struct json_object *chat_result(const struct provider *p, const struct chat_request *req,
+				       const struct wire_reply *reply, const struct llm_outcome *o,
+				       enum key_source source)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "provider", json_object_new_string(p->id));
+	json_object_object_add(obj, "model", json_object_new_string(req->model));
+	if (reply)
+		json_object_object_add(obj, "content",
+				       json_object_new_string_len(reply->content, (int)reply->content_len));
+	json_object_object_add(obj, "usage", usage_json(&o->usage));
+	json_object_object_add(obj, "keySource", json_source(source));
+	return obj;
+}
+
+static int client_gone(void *ctx)
+{
+	struct exchange *ex = ctx;
+
+	return ex->req->stream.gone ? ex->req->stream.gone(ex->req->stream.ctx) : 0;
+}
+
+static int chat_whole(struct exchange *ex, const struct provider *p, const struct chat_request *req,
+		      const struct wire_request *wire, const struct effective_key *eff)
+{
+	const struct llm_target target = { p, &eff->key, ex->app->config->llm_timeout_s };
+	const struct llm_sink sink = { NULL, NULL, client_gone, ex };
+	struct wire_reply reply;
+	struct llm_outcome o;
+	int rc;
+
+	llm_chat(&target, wire, ex->req->arena, &sink, &reply, &o);
+	log_llm_call("chat", p, key_source_name(eff->source), &o);
+	count_usage(ex, p, &o);
+	if (o.result != LLM_OK)
+		return llm_fail(ex, p, eff->source, &o);
+	rc = http_ok(ex->resp, chat_result(p, req, &reply, &o, eff->source));
+	wire_reply_release(&reply);
+	return rc;
+}
+
+/* The stream's headers go out when the provider has answered 2xx. */
+static int stream_begin(void *ctx)
+{
+	struct exchange *ex = ctx;
+
+	/* From here on the reply is ours to write, even if this write fails. */
+	ex->resp->streamed = 1;
+	ex->resp->status = 200;
+	return event_stream_begin(&ex->req->stream);
+}
+
+static int stream_delta(void *ctx, const char *text, size_t len)
+{
+	struct exchange *ex = ctx;
+	struct json_object *data = json_object_new_object();
+
+	json_object_object_add(data, "delta", json_object_new_string_len(text, (int)len));
+	return event_stream_send(&ex->req->stream, NULL, data);
+}
+
+static int chat_streamed(struct exchange *ex, const struct provider *p, const struct chat_request *req,
+			 const struct wire_request *wire, const struct effective_key *eff)
+{
+	const struct llm_target target = { p, &eff->key, ex->app->config->llm_timeout_s };
+	const struct llm_sink sink = { stream_begin, stream_delta, client_gone, ex };
+	struct llm_outcome o;
+
+	llm_chat_stream(&target, wire, ex->req->arena, &sink, &o);
+	log_llm_call("chat_stream", p, key_source_name(eff->source), &o);
+	count_usage(ex, p, &o);
+	if (!o.stream_started) {
+		/* Nothing sent yet: a failure is an ordinary JSON error. */
+		if (o.result != LLM_OK)
+			return llm_fail(ex, p, eff->source, &o);
+		if (stream_begin(ex) != 0)
+			return GK_ERR;
+	}
+	if (o.result == LLM_OK) {
+		struct json_object *done = chat_result(p, req, NULL, &o, eff->source);
+
+		return event_stream_send(&ex->req->stream, "done", done) == 0 ? GK_OK : GK_ERR;
+	}
+	if (o.result != LLM_CLIENT_GONE) {
+		struct json_object *error = json_object_new_object();
+
+		json_object_object_add(error, "status", json_object_new_int(llm_status(&o)));
+		json_object_object_add(error, "detail", json_object_new_string(o.detail));
+		event_stream_send(&ex->req->stream, "error", error);
+	}
+	return GK_ERR;
+}
+
+/* A model the wire style cannot carry is the caller's mistake (422), found
+ * before any key is read. */
+static int translate_chat(struct exchange *ex, const struct provider *p, const struct chat_request *req,
+			  struct wire_request *wire)
+{
+	const struct wire_ops *ops = wire_ops_for(p->wire_style);
+	char why[160];
+
+	if (wire_build_chat(ops, req, ex->req->arena, wire, why, sizeof(why)) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	return GK_OK;
+}
+
+static int handle_chat(struct exchange *ex)
+{
+	struct json_object *root;
+	struct chat_request req;
+	struct wire_request wire = { NULL, NULL };
+	struct effective_key eff;
+	const struct provider *p;
+	char why[160];
+	int parsed, rc = GK_ERR;
+
+	memset(&eff, 0, sizeof(eff));
+	if (read_json_body(ex, 0, &root) != GK_OK)
+		return GK_ERR;
+	parsed = chat_request_parse(root, ex->req->arena, &req, why, sizeof(why));
+	if (parsed != GK_OK) {
+		http_fail(ex->resp, parsed == GK_NOMEM ? 500 : 422, why);
+		goto out;
+	}
+	p = registry_find(&ex->app->registry, req.provider);
+	if (!p) {
+		unknown_provider(ex, req.provider);
+		goto out;
+	}
+	if (translate_chat(ex, p, &req, &wire) != GK_OK || require_effective_key(ex, p, &eff) != GK_OK)
+		goto out;
+	rc = req.stream ? chat_streamed(ex, p, &req, &wire, &eff) : chat_whole(ex, p, &req, &wire, &eff);
+out:
+	effective_key_wipe(&eff);
+	wire_request_release(&wire);
+	body_free(root);
+	return rc;
+}
+
+/* ---- verify ---- */
+
+/* {"apiKey"} from a verify body, validated like PUT and never stored: *key
+ * points into root, NULL when the body names no key. */
+static int candidate_key(struct exchange *ex, struct json_object *root, const char **key, size_t *len)
+{
+	const char *value = NULL, *why;
+	size_t value_len = 0;
+	char detail[96];
+	int rc;
+
+	*key = NULL;
+	*len = 0;
+	if (!root)
+		return GK_OK;
+	rc = body_get_string(root, "apiKey", "api_key", 0, &value, &value_len, detail, sizeof(detail));
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 422, detail);
+	if (value && apikey_normalize(value, value_len, key, len, &why) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	return GK_OK;
+}
+
+/* {"provider","source","valid","detail"}: valid is true when the provider
+ * accepted the key, false when it refused it, null when it could not say. */
+static struct json_object *verify_result(const struct provider *p, const char *source, struct llm_outcome *o)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *valid = NULL;
+
+	if (o->result == LLM_OK) {
+		snprintf(o->detail, sizeof(o->detail), "%s accepted the key", p->name);
+		valid = json_object_new_boolean(1);
+	} else if (o->result == LLM_REJECTED) {
+		valid = json_object_new_boolean(0);
+	}
+	json_object_object_add(obj, "provider", json_object_new_string(p->id));
+	json_object_object_add(obj, "source", source ? json_object_new_string(source) : NULL);
+	json_object_object_add(obj, "valid", valid);
+	json_object_object_add(obj, "detail", json_object_new_string(o->detail));
+	return obj;
+}
+
+static int handle_verify(struct exchange *ex)
+{
+	struct json_object *root;
+	struct effective_key eff;
+	const struct provider *p;
+	const char *key, *source;
+	size_t key_len;
+	struct llm_target target;
+	struct llm_outcome o;
+	int rc = GK_ERR;
+
+	memset(&eff, 0, sizeof(eff));
+	if (read_json_body(ex, 1, &root) != GK_OK)
+		return GK_ERR;
+	/* The body (422) is checked before the path's provider (400). */
+	if (candidate_key(ex, root, &key, &key_len) != GK_OK || !(p = path_provider(ex)))
+		goto out;
+	if (key) {
+		memcpy(eff.key.value, key, key_len);
+		eff.key.value[key_len] = '\0';
+		eff.key.len = key_len;
+		source = "candidate";
+	} else if (require_effective_key(ex, p, &eff) == GK_OK) {
+		source = key_source_name(eff.source);
+	} else {
+		goto out;
+	}
+	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s };
+	llm_verify(&target, ex->req->arena, &o);
+	log_llm_call("verify", p, source, &o);
+	rc = http_ok(ex->resp, verify_result(p, source, &o));
+out:
+	effective_key_wipe(&eff);
+	body_free(root);
+	return rc;
+}
+
+static int handle_usage(struct exchange *ex)
+{
+	char month[USAGE_MONTH_LEN + 1];
+	struct json_object *obj;
+	int rc;
+
+	usage_month(time(NULL), month);
+	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &obj);
+	if (rc == GK_UNAVAILABLE)
+		return key_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to read usage");
+	return http_ok(ex->resp, obj);
 }
 
 static const handler_fn handlers[ROUTE_COUNT] = {
@@ -348,10 +655,10 @@ static const handler_fn handlers[ROUTE_COUNT] = {
 	[ROUTE_API_KEYS_PUT] = handle_put_key,
 	[ROUTE_API_KEY_DELETE] = handle_delete_key,
 	[ROUTE_API_KEY_EFFECTIVE] = handle_effective,
-	[ROUTE_API_KEY_VERIFY] = handle_not_implemented,
+	[ROUTE_API_KEY_VERIFY] = handle_verify,
 	[ROUTE_PROVIDERS] = handle_providers,
-	[ROUTE_LLM_CHAT] = handle_not_implemented,
-	[ROUTE_USAGE] = handle_not_implemented,
+	[ROUTE_LLM_CHAT] = handle_chat,
+	[ROUTE_USAGE] = handle_usage,
 };
 
 static int changes_state(const char *method)
