@@ -344,7 +344,10 @@ class Stack:
         found = []
         for name in sorted(os.listdir(self.state)):
             full = os.path.join(self.state, name)
-            if not os.path.isfile(full) or name in ("keys-used.txt", "system-keys.env", "master.key"):
+            # The harness's own files hold keys on purpose (stack.json keeps
+            # the system keys for `attach`); everything else must not.
+            if not os.path.isfile(full) or name in ("keys-used.txt", "system-keys.env", "master.key",
+                                                    "stack.json"):
                 continue
             with open(full, "rb") as f:
                 data = f.read()
