@@ -8,11 +8,16 @@ port; the test configuration maps the request header X-Test-User to the
 identity. Everything stops by itself: every wait is bounded.
 
 As a command:
-  python3 tests/stack.py run [--build-dir DIR] -- CMD ARGS...
+  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
       starts the stack, runs CMD with GOFANNON_TEST_URL, GOFANNON_TEST_STATE,
       GOFANNON_TEST_SYSTEM_KEYS and GOFANNON_TEST_ARTIFACTS set, stops the
       stack, then searches every log it produced for every key listed in
       STATE/keys-used.txt; exits with CMD's status (1 if a key leaked).
+      --mock-provider also starts tests/mock_provider.py on a free loopback
+      port, points the service at it (all five <ID>_BASE_URL variables,
+      GOFANNON_LLM_TIMEOUT=3) and gives CMD GOFANNON_TEST_MOCK_URL,
+      GOFANNON_TEST_MOCK_CONTROL and GOFANNON_TEST_LLM_TIMEOUT; see
+      MockControl for what the control URL answers.
   python3 tests/stack.py redis-stop STATE
   python3 tests/stack.py redis-start STATE
 """
@@ -357,6 +362,104 @@ class Stack:
         return found
 
 
+# --- the mock provider, for a test command in another process -------------------
+
+MOCK_LLM_TIMEOUT_S = 3  # GOFANNON_LLM_TIMEOUT with the mock: what a hang costs
+
+
+class MockControl:
+    """tests/mock_provider.py in this process, steered over loopback HTTP by a
+    test command in another one (JSON in and out):
+
+      POST /reset            forget the calls; every provider "ok"; usage 13/7
+      POST /mode  {"mode": "401", "provider": "openai"}   (provider "*": all)
+      POST /usage {"inputTokens": N, "outputTokens": N}   tokens of each reply
+      GET  /calls            {"calls": [{"provider", "style", "method", "path",
+                              "query", "body", "keySha256", "finished",
+                              "aborted", "closedAfter"}]}
+
+    A call's headers (where the key travels) are never handed out: keySha256
+    is the SHA-256 of the key the call carried, in hex (null without one).
+    """
+
+    def __init__(self, log_path, lifetime=3600):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import hashlib
+        import threading
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from mock_provider import MODES, MockProvider
+
+        self.mock = MockProvider(lifetime=lifetime, log_path=log_path)
+        mock = self.mock
+
+        def sha(key):
+            return hashlib.sha256(key.encode()).hexdigest() if key else None
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 10
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def answer(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.split("?")[0] != "/calls":
+                    return self.answer(404, {"detail": "no such control"})
+                calls = [{"provider": c["provider"], "style": c["style"], "method": c["method"],
+                          "path": c["path"], "query": c["query"], "body": c["body"],
+                          "keySha256": sha(c["key"]), "finished": c["finished"], "aborted": c["aborted"],
+                          "closedAfter": c["closed_after"]} for c in mock.calls()]
+                return self.answer(200, {"calls": calls})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    return self.answer(400, {"detail": "body is not JSON"})
+                if self.path == "/reset":
+                    mock.reset()
+                    mock.usage = (13, 7)
+                elif self.path == "/mode":
+                    if body.get("mode") not in MODES:
+                        return self.answer(400, {"detail": "mode must be one of %s" % ", ".join(MODES)})
+                    mock.set_mode(body["mode"], body.get("provider") or "*")
+                elif self.path == "/usage":
+                    mock.usage = (int(body.get("inputTokens", 13)), int(body.get("outputTokens", 7)))
+                else:
+                    return self.answer(404, {"detail": "no such control"})
+                return self.answer(200, {"ok": True})
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True)
+
+    @property
+    def control_url(self):
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def start(self):
+        self.mock.start()
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.mock.stop()
+
+
 def _alive(pid):
     """True while pid runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
@@ -400,18 +503,39 @@ def main(argv):
     if argv and argv[0] == "run":
         args = argv[1:]
         build_dir = None
-        if len(args) >= 2 and args[0] == "--build-dir":
-            build_dir, args = args[1], args[2:]
+        with_mock = False
+        while args and args[0] != "--":
+            if len(args) >= 2 and args[0] == "--build-dir":
+                build_dir, args = args[1], args[2:]
+            elif args[0] == "--mock-provider":
+                with_mock, args = True, args[1:]
+            else:
+                break
         if not args or args[0] != "--" or len(args) < 2:
             print(__doc__, file=sys.stderr)
             return 2
         artifacts = os.path.join(os.path.abspath(build_dir or os.path.join(TOP, "build")), "test-artifacts")
         os.makedirs(artifacts, exist_ok=True)
-        with Stack(build_dir=build_dir) as stack:
-            env = dict(os.environ, GOFANNON_TEST_URL=stack.url, GOFANNON_TEST_STATE=stack.state,
-                       GOFANNON_TEST_SYSTEM_KEYS=json.dumps(stack.system_keys),
-                       GOFANNON_TEST_ARTIFACTS=artifacts)
-            code = subprocess.call(args[1:], env=env)
+        stack = Stack(build_dir=build_dir)
+        control = None
+        extra = {}
+        try:
+            if with_mock:
+                control = MockControl(os.path.join(stack.state, "mock-provider.log")).start()
+                stack.service_env.update(control.mock.base_urls(), GOFANNON_LLM_TIMEOUT=str(MOCK_LLM_TIMEOUT_S))
+                # The service now sends the system keys somewhere: no log may hold them.
+                stack.remember_keys(*[v for v in stack.system_keys.values() if v])
+                extra = {"GOFANNON_TEST_MOCK_URL": control.mock.url,
+                         "GOFANNON_TEST_MOCK_CONTROL": control.control_url,
+                         "GOFANNON_TEST_LLM_TIMEOUT": str(MOCK_LLM_TIMEOUT_S)}
+            with stack:
+                env = dict(os.environ, GOFANNON_TEST_URL=stack.url, GOFANNON_TEST_STATE=stack.state,
+                           GOFANNON_TEST_SYSTEM_KEYS=json.dumps(stack.system_keys),
+                           GOFANNON_TEST_ARTIFACTS=artifacts, **extra)
+                code = subprocess.call(args[1:], env=env)
+        finally:
+            if control:
+                control.stop()
         leaks = stack.leaked_keys()
         for key, name in leaks:
             print("not ok - key %s found in %s" % (key, name))

@@ -5,6 +5,9 @@
 // when it sent one, otherwise a description of what went wrong.
 
 const TIMEOUT_MS = 15000;
+// A verify waits for the provider: the service gives up after
+// GOFANNON_LLM_TIMEOUT, at most 30 s, so the page waits a little longer.
+const VERIFY_TIMEOUT_MS = 40000;
 
 export class ApiError extends Error {
   constructor(message, status) {
@@ -14,9 +17,9 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
+async function request(method, path, body, { timeout = TIMEOUT_MS } = {}) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeout);
   const init = {
     method,
     headers: { Accept: 'application/json' },
@@ -82,4 +85,38 @@ export function saveKey(providerId, apiKey) {
 /** Remove the user's key; resolves with the masked key map. */
 export function removeKey(providerId) {
   return request('DELETE', `/api/users/me/api-keys/${encodeURIComponent(providerId)}`);
+}
+
+/**
+ * Ask the provider whether a key works (docs/llm.md). Without `apiKey` the
+ * effective key (the user's, else the system-wide one) is checked; with it,
+ * that candidate is checked and not stored. Resolves with
+ * {provider, source, valid, detail}: valid is true (accepted), false
+ * (rejected) or null (could not check; detail says why).
+ */
+export async function verifyKey(providerId, apiKey) {
+  const data = await request('POST',
+    `/api/users/me/api-keys/${encodeURIComponent(providerId)}/verify`,
+    apiKey === undefined ? {} : { apiKey }, { timeout: VERIFY_TIMEOUT_MS });
+  if (typeof data.detail !== 'string' || !(data.valid === true || data.valid === false || data.valid === null)) {
+    throw new ApiError('The server sent an answer this page cannot read.', 200);
+  }
+  return data;
+}
+
+/**
+ * This month's usage: {month, providers: {id: {requests, inputTokens,
+ * outputTokens}}}. Entries that are not three numbers are left out.
+ */
+export async function getUsage() {
+  const data = await request('GET', '/api/users/me/usage');
+  const providers = {};
+  if (data.providers && typeof data.providers === 'object') {
+    for (const [id, u] of Object.entries(data.providers)) {
+      if (u && ['requests', 'inputTokens', 'outputTokens'].every((f) => Number.isFinite(u[f]) && u[f] >= 0)) {
+        providers[id] = { requests: u.requests, inputTokens: u.inputTokens, outputTokens: u.outputTokens };
+      }
+    }
+  }
+  return { month: typeof data.month === 'string' ? data.month : null, providers };
 }

@@ -1,11 +1,17 @@
-// The API Keys tab of the profile page: loads the signed-in user and the
-// provider rows, and carries out Add/Update (editor) and Remove (dialog).
+// The API Keys tab of the profile page: loads the signed-in user, the
+// provider rows and this month's usage, and carries out Add/Update (editor),
+// Verify (the stored or system key, or a typed one before saving) and Remove
+// (dialog).
 //
 // After a change only the affected row is refreshed (from GET /api/providers),
-// in place: other rows, their open editors and the focus are left alone.
+// in place: other rows, their open editors and the focus are left alone. The
+// usage is fetched with the list and again after every action.
 
 import * as api from './api.js';
-import { createRow, updateRow, setRowBusy } from './rows.js';
+import {
+  createRow, updateRow, setRowBusy, setVerifyBusy, setRowUsage, keyState, verifyIsBilled,
+  billedVerifyNote,
+} from './rows.js';
 import { openEditor } from './editor.js';
 import { confirmDialog } from './dialog.js';
 import { showMessage, clearMessage } from './messages.js';
@@ -33,6 +39,34 @@ function rowProgress(row, text) {
 function rowError(row, text) {
   clearMessage(row.message);
   showMessage(row.alert, text, 'error');
+}
+
+function rowWarning(row, text) {
+  clearMessage(row.alert);
+  showMessage(row.message, text, 'warning');
+}
+
+/** `text` as a sentence: with a full stop unless it ends in one already. */
+const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+/* ---- usage this month ------------------------------------------------------ */
+
+let usageRequest = 0;
+
+/**
+ * Fetch this month's usage and show it in every row. When it cannot be had,
+ * rows keep what they showed (nothing, the first time): usage is extra.
+ */
+async function refreshUsage() {
+  const mine = ++usageRequest;
+  let usage;
+  try {
+    usage = await api.getUsage();
+  } catch {
+    return;
+  }
+  if (mine !== usageRequest) return; // a later refresh is on its way
+  for (const row of rows.values()) setRowUsage(row, usage.providers[row.provider.id]);
 }
 
 /* ---- page states: loading, error, list ---------------------------------- */
@@ -77,7 +111,9 @@ async function loadProviders({ focusAfter = false } = {}) {
   } catch (err) {
     showLoadError(err);
     if (focusAfter) $('retry').focus();
+    return;
   }
+  await refreshUsage();
 }
 
 async function loadUser() {
@@ -97,7 +133,7 @@ async function loadUser() {
 /**
  * Bring `row` up to date after a change. `keys` is the masked key map the
  * PUT/DELETE answered with; it is used when the provider list cannot be
- * fetched right now.
+ * fetched right now (without it the row stays as it is).
  */
 async function refreshRow(row, keys) {
   const id = row.provider.id;
@@ -111,6 +147,7 @@ async function refreshRow(row, keys) {
   } catch {
     // fall through to the answer we already have
   }
+  if (!keys) return; // nothing better known: leave the row as it is
   const masked = keys ? keys[`${id}ApiKey`] ?? null : null;
   const old = row.provider;
   updateRow(row, {
@@ -133,6 +170,7 @@ function closeEditor(row, editor) {
 }
 
 async function saveKey(row, editor, value) {
+  if (row.busy) return; // a check of the stored key is running
   const name = displayName(row);
   editor.clearError();
   clearRowMessages(row);
@@ -146,6 +184,7 @@ async function saveKey(row, editor, value) {
     setRowBusy(row, false);
     rowSuccess(row, `${name} API key saved successfully.`);
     row.editButton.focus();
+    refreshUsage();
   } catch (err) {
     setRowBusy(row, false);
     clearRowMessages(row);
@@ -179,11 +218,87 @@ async function removeKey(row) {
     setRowBusy(row, false);
     rowSuccess(row, `${name} API key removed successfully.`);
     (row.removeButton.hidden ? row.editButton : row.removeButton).focus();
+    refreshUsage();
   } catch (err) {
     setRowBusy(row, false);
     rowError(row, err.message);
     row.removeButton.focus();
   }
+}
+
+/** Focus `target` unless the person has moved on to something else. */
+function keepFocus(target) {
+  const active = document.activeElement;
+  if (!active || active === document.body || active === target || active.disabled) {
+    if (!target.hidden && target.isConnected) target.focus();
+  }
+}
+
+/** Ask the provider about the key in effect (the user's, else the system's). */
+async function verifyKey(row) {
+  const name = displayName(row);
+  const state = keyState(row.provider);
+  const which = state === 'system' ? `the system-wide ${name} key` : `your ${name} key`;
+  clearRowMessages(row);
+  setRowBusy(row, true);
+  setVerifyBusy(row, true);
+  rowProgress(row, `Checking ${which} with ${name}…`);
+  let result;
+  try {
+    result = await api.verifyKey(row.provider.id);
+  } catch (err) {
+    setVerifyBusy(row, false);
+    // 400: no key in effect any more (changed elsewhere): show the row as it is.
+    if (err.status === 400) await refreshRow(row);
+    setRowBusy(row, false);
+    rowError(row, `Could not check the key: ${sentence(err.message)}`);
+    keepFocus(row.verifyButton.hidden ? row.editButton : row.verifyButton);
+    return;
+  }
+  // The key checked is not the one the row shows (changed elsewhere).
+  const expected = state === 'system' ? 'env' : 'user';
+  if (result.source !== expected) await refreshRow(row);
+  setVerifyBusy(row, false);
+  setRowBusy(row, false);
+  if (result.valid === true) {
+    rowSuccess(row, `${name} accepted the key.`);
+  } else if (result.valid === false) {
+    const advice = result.source === 'env'
+      ? 'Ask your administrator to replace the system-wide key, or add your own.'
+      : `Update it with a current key from ${name}.`;
+    rowError(row, `${name} rejected the key: ${sentence(result.detail)} ${advice}`);
+  } else {
+    rowWarning(row, `Could not check the key: ${sentence(result.detail)}`);
+  }
+  keepFocus(row.verifyButton.hidden ? row.editButton : row.verifyButton);
+  refreshUsage();
+}
+
+/** Ask the provider about the key typed in the editor, without storing it. */
+async function verifyCandidate(row, editor, value) {
+  if (row.busy) return;
+  const name = displayName(row);
+  editor.clearError();
+  editor.setBusy(true, 'verify');
+  editor.showStatus(`Checking the key with ${name}…`, 'progress');
+  try {
+    const result = await api.verifyKey(row.provider.id, value.trim());
+    editor.setBusy(false);
+    if (result.valid === true) {
+      editor.showStatus(`${name} accepted the key. Save it to use it.`, 'success');
+    } else if (result.valid === false) {
+      editor.clearError();
+      editor.showError(`${name} rejected the key: ${sentence(result.detail)}`);
+    } else {
+      editor.showStatus(`Could not check the key: ${sentence(result.detail)}`, 'warning');
+    }
+  } catch (err) {
+    editor.setBusy(false);
+    editor.clearError();
+    editor.showError(`Could not check the key: ${sentence(err.message)}`,
+      { invalid: err.status === 400 || err.status === 422 });
+  }
+  keepFocus(editor.verify);
 }
 
 function wireRow(row) {
@@ -193,11 +308,16 @@ function wireRow(row) {
     if (!row.editor) clearRowMessages(row);
     openEditor(row, {
       onSave: (editor, value) => saveKey(row, editor, value),
+      onVerify: (editor, value) => verifyCandidate(row, editor, value),
+      verifyNote: verifyIsBilled(row.provider) ? billedVerifyNote(displayName(row)) : null,
       onCancel: (editor) => {
         clearRowMessages(row);
         closeEditor(row, editor);
       },
     });
+  });
+  row.verifyButton.addEventListener('click', () => {
+    if (!row.busy) verifyKey(row);
   });
   row.removeButton.addEventListener('click', () => {
     if (!row.busy) removeKey(row);
@@ -213,6 +333,10 @@ function start() {
   $('retry').addEventListener('click', () => {
     if ($('whoami').hidden) loadUser();
     loadProviders({ focusAfter: true });
+  });
+  // Back from a chat in another tab: show the new numbers.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && rows.size) refreshUsage();
   });
   loadUser();
   loadProviders();

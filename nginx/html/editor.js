@@ -1,6 +1,7 @@
 // The inline editor of one row: a password input with a show/hide toggle,
-// Save (disabled while the trimmed input is empty; Enter saves) and Cancel
-// (Escape cancels).
+// Save (disabled while the trimmed input is empty; Enter saves), "Verify
+// before saving" (asks the provider about the typed key without storing it)
+// and Cancel (Escape cancels).
 //
 // The editor never keeps the key anywhere but in its input: `onSave` gets
 // the value, and on success the caller closes the editor, which empties the
@@ -17,10 +18,11 @@ function el(tag, className, text) {
 
 /**
  * Open the editor in `row.editorSlot` (or focus it when already open).
- * `onSave(editor, value)` is called on submit; `onCancel(editor)` on Cancel
- * or Escape. Returns the editor object.
+ * `onSave(editor, value)` is called on submit; `onVerify(editor, value)` on
+ * "Verify before saving"; `onCancel(editor)` on Cancel or Escape.
+ * `verifyNote`, when given, says what verifying costs. Returns the editor.
  */
-export function openEditor(row, { onSave, onCancel }) {
+export function openEditor(row, { onSave, onCancel, onVerify, verifyNote }) {
   if (row.editor) {
     row.editor.input.focus();
     return row.editor;
@@ -46,7 +48,7 @@ export function openEditor(row, { onSave, onCancel }) {
   input.spellcheck = false;
   input.setAttribute('autocapitalize', 'off');
   input.setAttribute('autocorrect', 'off');
-  input.setAttribute('aria-describedby', `${base}-help ${base}-error`);
+  input.setAttribute('aria-describedby', `${base}-help ${base}-error ${base}-status`);
 
   const toggle = el('button', 'button button-quiet toggle-visibility');
   toggle.type = 'button';
@@ -62,6 +64,9 @@ export function openEditor(row, { onSave, onCancel }) {
 
   const error = createMessageElement('alert', 'editor-error');
   error.id = `${base}-error`;
+  // The result of "Verify before saving" when it is not a refusal.
+  const status = createMessageElement('status', 'editor-status');
+  status.id = `${base}-status`;
 
   const buttons = el('div', 'editor-actions');
   const save = el('button', 'button button-primary save-button');
@@ -69,24 +74,49 @@ export function openEditor(row, { onSave, onCancel }) {
   const saveLabel = el('span', 'button-label', 'Save');
   save.append(saveLabel);
   save.disabled = true;
+  const verify = el('button', 'button verify-candidate-button');
+  verify.type = 'button';
+  const verifyLabel = el('span', 'button-label', 'Verify before saving');
+  verify.append(verifyLabel);
+  verify.disabled = true;
+  verify.hidden = !onVerify;
   const cancel = el('button', 'button cancel-button', 'Cancel');
   cancel.type = 'button';
-  buttons.append(save, cancel);
+  buttons.append(save, verify, cancel);
 
-  form.append(label, group, help, error, buttons);
+  const parts = [label, group, help];
+  if (onVerify && verifyNote) {
+    const note = el('p', 'editor-help editor-verify-note', verifyNote);
+    note.id = `${base}-verify-note`;
+    verify.setAttribute('aria-describedby', note.id);
+    verify.title = 'Sends a 1-token request, billed to the key';
+    parts.push(note);
+  }
+  form.append(...parts, error, status, buttons);
+
+  const empty = () => input.value.trim() === '';
 
   const editor = {
-    row, form, input, toggle, save, cancel, error, busy: false,
+    row, form, input, toggle, save, verify, cancel, error, status, busy: false,
 
-    setBusy(busy) {
+    /** `action` is "save" or "verify": which button shows the progress. */
+    setBusy(busy, action = 'save') {
       editor.busy = busy;
       form.setAttribute('aria-busy', busy ? 'true' : 'false');
       input.disabled = busy;
       toggle.disabled = busy;
       cancel.disabled = busy;
-      save.disabled = busy || input.value.trim() === '';
-      saveLabel.textContent = busy ? 'Saving…' : 'Save';
-      save.classList.toggle('is-busy', busy);
+      save.disabled = busy || empty();
+      verify.disabled = busy || empty();
+      saveLabel.textContent = busy && action === 'save' ? 'Saving…' : 'Save';
+      save.classList.toggle('is-busy', busy && action === 'save');
+      verifyLabel.textContent = busy && action === 'verify' ? 'Checking…' : 'Verify before saving';
+      verify.classList.toggle('is-busy', busy && action === 'verify');
+    },
+
+    /** Say something about the typed key that is not an error. */
+    showStatus(text, kind) {
+      showMessage(status, text, kind);
     },
 
     /** Show why saving failed; `invalid` marks the typed value as the cause. */
@@ -99,6 +129,7 @@ export function openEditor(row, { onSave, onCancel }) {
     clearError() {
       input.removeAttribute('aria-invalid');
       clearMessage(error);
+      clearMessage(status);
     },
 
     /** Empty the input and remove the editor from the page. */
@@ -112,11 +143,15 @@ export function openEditor(row, { onSave, onCancel }) {
   };
 
   const updateSave = () => {
-    if (!editor.busy) save.disabled = input.value.trim() === '';
+    if (!editor.busy) {
+      save.disabled = empty();
+      verify.disabled = empty();
+    }
   };
   input.addEventListener('input', () => {
     updateSave();
-    if (!error.hidden) editor.clearError();
+    // A result about the previous value no longer applies.
+    if (!error.hidden || !status.hidden) editor.clearError();
   });
 
   toggle.addEventListener('click', () => {
@@ -140,6 +175,10 @@ export function openEditor(row, { onSave, onCancel }) {
     }
   });
   cancel.addEventListener('click', () => onCancel(editor));
+  verify.addEventListener('click', () => {
+    if (editor.busy || empty() || !onVerify) return;
+    onVerify(editor, input.value);
+  });
 
   row.editor = editor;
   row.editorSlot.append(form);

@@ -35,3 +35,18 @@ export function formatAge(date, now = new Date()) {
   if (days < 365) return rtf.format(-Math.floor(days / 30), 'month');
   return rtf.format(-Math.floor(days / 365), 'year');
 }
+
+/** "3,400" in the reader's locale. */
+export function formatCount(n) {
+  return new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 }).format(n);
+}
+
+/**
+ * One provider's usage this month: "12 requests, 3,400 tokens in, 1,200 out",
+ * or "No requests yet".
+ */
+export function formatUsage({ requests, inputTokens, outputTokens }) {
+  if (!requests && !inputTokens && !outputTokens) return 'No requests yet';
+  return `${formatCount(requests)} ${requests === 1 ? 'request' : 'requests'}, ` +
+    `${formatCount(inputTokens)} tokens in, ${formatCount(outputTokens)} out`;
+}

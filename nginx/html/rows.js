@@ -5,7 +5,9 @@
 // the row's data. Every text from the API is set with textContent.
 
 import { createMessageElement } from './messages.js';
-import { parseTimestamp, formatDate, formatAge, ageInDays, needsRotation } from './format.js';
+import {
+  parseTimestamp, formatDate, formatAge, ageInDays, needsRotation, formatUsage,
+} from './format.js';
 
 const CHIPS = {
   configured: 'Configured',
@@ -13,6 +15,21 @@ const CHIPS = {
   none: 'Not configured',
   unreadable: 'Key unreadable',
 };
+
+/**
+ * Whether checking a key with this provider costs money. Most providers have
+ * a free authenticated request (a model list); Perplexity has none, so its
+ * verify is a 1-token completion billed to the key (docs/llm.md). A registry
+ * entry whose verify is "chat" is billed the same way, should the API list it.
+ */
+export function verifyIsBilled(provider) {
+  return provider.verify === 'chat' || provider.id === 'perplexity';
+}
+
+export function billedVerifyNote(name) {
+  return `${name} has no free way to check a key: Verify sends a 1-token request, ` +
+    'which is billed to the key.';
+}
 
 /**
  * Which of the four states a provider is in for this user:
@@ -70,19 +87,26 @@ export function createRow(provider) {
   const updatedItem = el('div', 'key-detail key-detail-updated');
   const updated = el('dd', 'updated');
   updatedItem.append(el('dt', null, 'Last updated'), updated);
-  details.append(keyItem, updatedItem);
+  // This month's requests and tokens (GET /api/users/me/usage), when known.
+  const usageItem = el('div', 'key-detail key-detail-usage');
+  const usage = el('dd', 'usage');
+  usageItem.append(el('dt', null, 'This month'), usage);
+  usageItem.hidden = true;
+  details.append(keyItem, updatedItem, usageItem);
 
   const note = el('p', 'provider-note');
   const rotateHint = el('p', 'rotate-hint');
-  main.append(titleLine, description, details, note, rotateHint);
+  const verifyHint = el('p', 'verify-hint');
+  verifyHint.id = `${uid}-verify-hint`;
+  main.append(titleLine, description, details, note, rotateHint, verifyHint);
 
   const actions = el('div', 'provider-actions');
   const edit = actionButton('edit-button');
+  const verify = actionButton('verify-button');
+  verify.label.textContent = 'Verify';
   const remove = actionButton('remove-button');
   remove.label.textContent = 'Remove';
-  // Room for more actions, e.g. a Verify button (product.md 7): append them
-  // to `row.actions`; they are laid out with the others.
-  actions.append(edit.button, remove.button);
+  actions.append(edit.button, verify.button, remove.button);
 
   const editorSlot = el('div', 'editor-slot');
   // Progress and success are polite; a failure of Remove is an alert.
@@ -99,11 +123,14 @@ export function createRow(provider) {
     message,
     alert,
     editButton: edit.button,
+    verifyButton: verify.button,
     removeButton: remove.button,
     editor: null, // set by the editor while it is open
     busy: false,
-    parts: { name, chip, description, keyItem, mask, updatedItem, updated, note, rotateHint,
-      editLabel: edit.label, editSuffix: edit.suffix, removeSuffix: remove.suffix },
+    usage: null, // {requests, inputTokens, outputTokens} once known
+    parts: { name, chip, description, keyItem, mask, updatedItem, updated, usageItem, usage, note,
+      rotateHint, verifyHint, editLabel: edit.label, editSuffix: edit.suffix,
+      verifyLabel: verify.label, verifySuffix: verify.suffix, removeSuffix: remove.suffix },
   };
   updateRow(row, provider);
   return row;
@@ -165,6 +192,41 @@ export function updateRow(row, provider) {
   p.editSuffix.textContent = ` ${name} API key`;
   p.removeSuffix.textContent = ` ${name} API key`;
   row.removeButton.hidden = !hasStoredKey;
+
+  // Verify: whenever a key is in effect, the user's own or the system-wide one.
+  const canVerify = state === 'configured' || state === 'system';
+  row.verifyButton.hidden = !canVerify;
+  p.verifySuffix.textContent = state === 'system' ? ` system-wide ${name} API key` : ` ${name} API key`;
+  const billed = canVerify && verifyIsBilled(provider);
+  p.verifyHint.textContent = billed ? billedVerifyNote(name) : '';
+  p.verifyHint.hidden = !billed;
+  if (billed) {
+    row.verifyButton.title = 'Sends a 1-token request, billed to the key';
+    row.verifyButton.setAttribute('aria-describedby', p.verifyHint.id);
+  } else {
+    row.verifyButton.removeAttribute('title');
+    row.verifyButton.removeAttribute('aria-describedby');
+  }
+
+  renderUsage(row);
+}
+
+/**
+ * Show `usage` ({requests, inputTokens, outputTokens}, or null when unknown)
+ * in the row. Shown for providers the user can call, and for any with
+ * requests this month; left out when the usage could not be fetched.
+ */
+export function setRowUsage(row, usage) {
+  row.usage = usage || null;
+  renderUsage(row);
+}
+
+function renderUsage(row) {
+  const p = row.parts;
+  const usage = row.usage;
+  const show = Boolean(usage) && (row.provider.available === true || usage.requests > 0);
+  p.usageItem.hidden = !show;
+  p.usage.textContent = show ? formatUsage(usage) : '';
 }
 
 function noteFor(state, provider, name, userKey) {
@@ -186,6 +248,12 @@ function noteFor(state, provider, name, userKey) {
     default:
       return `Add a key to use ${name}.`;
   }
+}
+
+/** Show that the key is being checked (on top of setRowBusy). */
+export function setVerifyBusy(row, busy) {
+  row.parts.verifyLabel.textContent = busy ? 'Checking…' : 'Verify';
+  row.verifyButton.classList.toggle('is-busy', busy);
 }
 
 /** Mark the row as working (controls disabled) or idle again. */

@@ -6,7 +6,9 @@
 // none depends on another's state. Tests run one after the other, each
 // bounded in time. Output: one "ok N - name" / "not ok N - name" line per
 // test (TAP-like), then "N passed, N failed"; the exit code is 1 when any
-// test failed.
+// test failed. Tests marked `needs: 'mock'` call the providers and need the
+// mock provider (`tests/stack.py run --mock-provider`); without it they are
+// reported as "ok N - name # SKIP" and counted as skipped.
 
 import { readEnv } from './lib/env.mjs';
 import { launchBrowser, TestWorld } from './lib/harness.mjs';
@@ -21,11 +23,13 @@ import keyboard from './tests/keyboard.test.mjs';
 import secrecy from './tests/secrecy.test.mjs';
 import accessibility from './tests/a11y.test.mjs';
 import layout from './tests/layout.test.mjs';
+import verify from './tests/verify.test.mjs';
+import usage from './tests/usage.test.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 
 const allTests = [...page, ...chips, ...editing, ...removing, ...errors, ...users,
-  ...keyboard, ...secrecy, ...accessibility, ...layout];
+  ...keyboard, ...secrecy, ...accessibility, ...layout, ...verify, ...usage];
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -41,6 +45,8 @@ async function runOne(env, test) {
   try {
     browser = await launchBrowser();
     world = new TestWorld(env, browser, test.name);
+    // Every provider answers "ok" again, whatever the last test asked for.
+    if (world.mock) await world.mock.reset();
     await withTimeout(test.fn(world), test.timeout || TEST_TIMEOUT_MS, 'test');
     if (world.pageErrors.length) {
       throw new Error(`uncaught errors in the page:\n  ${world.pageErrors.join('\n  ')}`);
@@ -70,8 +76,14 @@ async function main() {
   console.log(`1..${tests.length}`);
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   for (const [index, test] of tests.entries()) {
     const n = index + 1;
+    if (test.needs === 'mock' && !env.mockControl) {
+      skipped += 1;
+      console.log(`ok ${n} - ${test.name} # SKIP needs tests/stack.py run --mock-provider`);
+      continue;
+    }
     try {
       await runOne(env, test);
       passed += 1;
@@ -83,7 +95,7 @@ async function main() {
       for (const line of text.split('\n')) console.log(`#   ${line}`);
     }
   }
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exitCode = failed ? 1 : 0;
 }
 

@@ -29,5 +29,10 @@ export function readEnv() {
     artifacts,
     // The stack script: the real one unless a stand-in is named (development).
     stackScript: process.env.GOFANNON_TEST_STACK || path.join(repoRoot, 'tests', 'stack.py'),
+    // With `tests/stack.py run --mock-provider`: the mock provider the
+    // service calls, its control URL, and the service's GOFANNON_LLM_TIMEOUT.
+    mockUrl: process.env.GOFANNON_TEST_MOCK_URL || null,
+    mockControl: process.env.GOFANNON_TEST_MOCK_CONTROL || null,
+    llmTimeout: Number(process.env.GOFANNON_TEST_LLM_TIMEOUT || 0) || null,
   };
 }

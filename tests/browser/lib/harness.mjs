@@ -4,7 +4,7 @@
 
 import { chromium } from 'playwright-core';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -60,6 +60,8 @@ export class TestWorld {
     this.name = name;
     this.pageErrors = [];
     this.contexts = [];
+    // The mock provider, with `tests/stack.py run --mock-provider`.
+    this.mock = env.mockControl ? new MockProvider(env.mockControl) : null;
   }
 
   /**
@@ -152,6 +154,11 @@ export const inputOf = (page, id) => rowOf(page, id).locator('input.key-input');
 export const saveButtonOf = (page, id) => rowOf(page, id).locator('button.save-button');
 export const messageOf = (page, id) => rowOf(page, id).locator('.row-message');
 export const editorErrorOf = (page, id) => rowOf(page, id).locator('.editor-error');
+export const verifyButtonOf = (page, id) => rowOf(page, id).locator('button.verify-button');
+export const alertOf = (page, id) => rowOf(page, id).locator('.row-alert');
+export const usageOf = (page, id) => rowOf(page, id).locator('dd.usage');
+export const editorStatusOf = (page, id) => rowOf(page, id).locator('.editor-status');
+export const verifyCandidateButtonOf = (page, id) => rowOf(page, id).locator('button.verify-candidate-button');
 
 /* ---- waiting -------------------------------------------------------------- */
 
@@ -235,6 +242,64 @@ export async function pickProviders(context) {
   assert.ok(none.length >= 2, 'need two providers that take user keys and have no system key');
   assert.ok(system.length >= 1, 'need a provider with a system key (GEMINI_API_KEY)');
   return { providers, editable, none, system };
+}
+
+/** POST /api/llm/chat as the context's user; returns {status, body}. */
+export async function apiChat(context, provider, text = 'Hello') {
+  return apiCall(context, 'POST', '/api/llm/chat',
+    { provider, model: 'mock-model', messages: [{ role: 'user', content: text }] });
+}
+
+export async function apiUsage(context) {
+  const { status, body } = await apiCall(context, 'GET', '/api/users/me/usage');
+  assert.equal(status, 200, `GET /api/users/me/usage answered ${status}`);
+  return body;
+}
+
+/* ---- the mock provider ---------------------------------------------------- */
+
+export const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * tests/mock_provider.py, steered through the control URL tests/stack.py
+ * serves with --mock-provider (see MockControl there). Modes are per
+ * provider id: "ok", "401", "500", "hang", ...; calls never carry a key,
+ * only its SHA-256 (`keySha256`).
+ */
+export class MockProvider {
+  constructor(controlUrl) {
+    this.controlUrl = controlUrl.replace(/\/+$/, '');
+  }
+
+  async control(method, urlPath, body) {
+    const response = await fetch(this.controlUrl + urlPath, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    const data = await response.json();
+    assert.equal(response.status, 200, `mock ${urlPath}: ${JSON.stringify(data)}`);
+    return data;
+  }
+
+  reset() {
+    return this.control('POST', '/reset', {});
+  }
+
+  setMode(mode, provider = '*') {
+    return this.control('POST', '/mode', { mode, provider });
+  }
+
+  /** The tokens every reply reports from now on. */
+  setUsage(inputTokens, outputTokens) {
+    return this.control('POST', '/usage', { inputTokens, outputTokens });
+  }
+
+  async calls(provider) {
+    const { calls } = await this.control('GET', '/calls');
+    return provider ? calls.filter((c) => c.provider === provider) : calls;
+  }
 }
 
 /* ---- recording traffic ---------------------------------------------------- */
