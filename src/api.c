@@ -322,6 +322,9 @@ static struct json_object *provider_status(struct exchange *ex, const struct pro
 			       json_object_new_boolean(envkeys_get(&ex->app->envkeys, p->env_var) != NULL));
 	json_object_object_add(obj, "available", json_object_new_boolean(eff.has_key));
 	json_object_object_add(obj, "source", json_source(eff.source));
+	/* Verify costs money where the provider has no free authenticated call. */
+	json_object_object_add(obj, "verifyBilled",
+			       json_object_new_boolean(p->verify && strcmp(p->verify, "chat") == 0));
 	effective_key_wipe(&eff);
 	return obj;
 }

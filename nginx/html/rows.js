@@ -17,13 +17,12 @@ const CHIPS = {
 };
 
 /**
- * Whether checking a key with this provider costs money. Most providers have
- * a free authenticated request (a model list); Perplexity has none, so its
- * verify is a 1-token completion billed to the key (docs/llm.md). A registry
- * entry whose verify is "chat" is billed the same way, should the API list it.
+ * Whether checking a key with this provider costs money: the API says so
+ * (verifyBilled) for a provider without a free authenticated request, such as
+ * Perplexity, whose verify is a 1-token completion billed to the key.
  */
 export function verifyIsBilled(provider) {
-  return provider.verify === 'chat' || provider.id === 'perplexity';
+  return provider.verifyBilled === true;
 }
 
 export function billedVerifyNote(name) {

@@ -324,6 +324,7 @@ def test_providers_lists_every_registry_entry_with_its_status(stack):
     assert openrouter["envKey"] is False and openrouter["available"] is False and openrouter["source"] is None
     for p in providers:
         assert p["description"], p
+        assert p["verifyBilled"] is (p["id"] == "perplexity"), p
     assert key not in json.dumps(providers)
 
 
