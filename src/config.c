@@ -85,6 +85,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (env_number("GOFANNON_MAX_REQUESTS", 0, 0, 1000000000L, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->max_requests = n;
+	if (env_number("GOFANNON_STOP_TIMEOUT", 30, 1, 3600, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->stop_timeout_s = (int)n;
 	if (env_number("GOFANNON_LLM_TIMEOUT", 120, 1, 3600, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->llm_timeout_s = (int)n;

@@ -22,6 +22,7 @@ struct config {
 	int redis_timeout_ms;          /* GOFANNON_REDIS_TIMEOUT_MS, default 1000 */
 	int workers;                   /* GOFANNON_WORKERS, default 4 */
 	long max_requests;             /* GOFANNON_MAX_REQUESTS, 0: no limit */
+	int stop_timeout_s;            /* GOFANNON_STOP_TIMEOUT, default 30 */
 	int llm_timeout_s;             /* GOFANNON_LLM_TIMEOUT, default 120 */
 	enum log_level log_level;      /* GOFANNON_LOG_LEVEL, default info */
 };

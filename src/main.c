@@ -5,7 +5,6 @@
  *   gofannon-keys version
  */
 #include <errno.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,8 @@
 #include "llm.h"
 #include "log.h"
 #include "status.h"
+#include "supervisor.h"
+#include "systemd.h"
 
 #define LISTEN_BACKLOG 1024
 
@@ -26,41 +27,6 @@ struct serve_options {
 	const char *listen;
 	int workers;  /* -1: from the configuration */
 };
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
-static volatile sig_atomic_t wake;  /* ends fcgi_serve()'s wait for a request */
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-	wake = 1;
-}
-
-static void on_reload(int sig)
-{
-	(void)sig;
-	reload_requested = 1;
-	wake = 1;
-}
-
-/* No SA_RESTART: a signal must end the wait in accept(). */
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sa.sa_handler = on_reload;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
 
 static void usage(FILE *out)
 {
@@ -99,6 +65,23 @@ static int cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
+/* Loads what serve loads, from the same environment. */
+static int load_for_command(struct config *config, struct app *app)
+{
+	char err[1024];
+
+	if (config_load(config, err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "bad_configuration", "error=\"%s\"", err);
+		return GK_ERR;
+	}
+	log_set_level(config->log_level);
+	if (app_load(app, config, err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
+		return GK_ERR;
+	}
+	return GK_OK;
+}
+
 static void warn_if_key_file_public(const char *path)
 {
 	struct stat st;
@@ -131,13 +114,28 @@ static int parse_serve_options(int argc, char **argv, struct serve_options *opt)
 	return GK_OK;
 }
 
-/* The socket to serve: fd 0 from spawn-fcgi, else --listen. */
+/* The socket to serve: fd 0 from spawn-fcgi, else the one systemd passed,
+ * else --listen. */
 static int find_listener(const struct serve_options *opt)
 {
+	char err[256];
 	int fd;
 
 	if (fcgi_is_listener(STDIN_FILENO))
 		return STDIN_FILENO;
+	fd = systemd_listen_fd(err, sizeof(err));
+	if (fd == -2) {
+		log_event(LOG_ERROR, "socket_activation_failed", "error=\"%s\"", err);
+		return -1;
+	}
+	if (fd >= 0) {
+		if (fcgi_is_listener(fd))
+			return fd;
+		log_event(LOG_ERROR, "socket_activation_failed",
+			  "error=\"fd %d from systemd is not a listening stream socket\" "
+			  "hint=\"the .socket unit needs ListenStream= and Accept=no\"", fd);
+		return -1;
+	}
 	if (!opt->listen) {
 		log_event(LOG_ERROR, "no_listen_socket",
 			  "hint=\"run under spawn-fcgi -n, systemd socket activation, or pass --listen PATH|HOST:PORT\"");
@@ -153,56 +151,27 @@ static int find_listener(const struct serve_options *opt)
 	return fd;
 }
 
-static void reload_app(struct app *app)
-{
-	char err[1024];
-
-	reload_requested = 0;
-	if (app_reload(app, err, sizeof(err)) != GK_OK)
-		log_event(LOG_ERROR, "reload_failed", "error=\"%s\" kept=\"previous configuration\"", err);
-	else
-		log_event(LOG_INFO, "reloaded", "providers=%zu master_keys=%zu", app->registry.count,
-			  app->keyring.count);
-}
-
-static int serve_in_process(struct app *app, int listen_fd)
-{
-	while (!stop_requested) {
-		wake = 0;
-		fcgi_serve(app, listen_fd, 0, &wake);
-		if (reload_requested && !stop_requested)
-			reload_app(app);
-	}
-	return 0;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
 	struct serve_options opt;
 	struct config config;
 	struct app app;
-	char err[1024];
 	int listen_fd, rc;
 
 	if (parse_serve_options(argc, argv, &opt) != GK_OK)
 		return 2;
-	if (config_load(&config, err, sizeof(err)) != GK_OK) {
-		log_event(LOG_ERROR, "bad_configuration", "error=\"%s\"", err);
-		return 1;
-	}
-	log_set_level(config.log_level);
-	if (opt.workers >= 0)
-		config.workers = opt.workers;
 	/* Before any worker is forked, as libcurl requires. */
 	if (llm_global_init() != GK_OK) {
 		log_event(LOG_ERROR, "startup_failed", "error=\"unable to initialise libcurl\"");
 		return 1;
 	}
-	if (app_load(&app, &config, err, sizeof(err)) != GK_OK) {
-		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
+	if (load_for_command(&config, &app) != GK_OK) {
 		llm_global_cleanup();
 		return 1;
 	}
+	/* --workers wins over GOFANNON_WORKERS. */
+	if (opt.workers >= 0)
+		config.workers = opt.workers;
 	warn_if_key_file_public(config.master_key_file);
 	listen_fd = find_listener(&opt);
 	if (listen_fd < 0) {
@@ -210,11 +179,10 @@ static int cmd_serve(int argc, char **argv)
 		llm_global_cleanup();
 		return 1;
 	}
-	install_signals();
 	log_event(LOG_INFO, "started", "version=%s providers=%zu master_keys=%zu", PACKAGE_VERSION,
 		  app.registry.count, app.keyring.count);
-	rc = serve_in_process(&app, listen_fd);
-	log_event(LOG_INFO, "stopped", NULL);
+	rc = supervisor_run(&app, listen_fd);
+	log_event(rc == 0 ? LOG_INFO : LOG_ERROR, "stopped", "status=%d", rc);
 	app_release(&app);
 	llm_global_cleanup();
 	return rc;
