@@ -271,3 +271,183 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 	freeReplyObject(reply);
 	return GK_OK;
 }
+
+/* Copies s into out as a SCAN MATCH pattern that matches s literally. */
+static int glob_escape(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s; s++) {
+		if (strchr("*?[]\\", *s) && o + 1 < len)
+			out[o++] = '\\';
+		if (o + 1 >= len)
+			return GK_ERR;
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+	return GK_OK;
+}
+
+/* The user id inside "<prefix>:users:{<user>}:apiKeys", or NULL. */
+static const char *user_of_key(const struct keystore *ks, struct arena *arena, const char *key, size_t len)
+{
+	static const char tail[] = "}:apiKeys";
+	size_t plen = strlen(ks->prefix), head = plen + sizeof(":users:{") - 1;
+
+	if (len < head + sizeof(tail) || memcmp(key, ks->prefix, plen) != 0 ||
+	    memcmp(key + plen, ":users:{", head - plen) != 0 ||
+	    memcmp(key + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
+		return NULL;
+	return arena_strndup(arena, key + head, len - head - (sizeof(tail) - 1));
+}
+
+int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KEYSTORE_CURSOR_MAX],
+			const char ***users, size_t *count)
+{
+	char prefix[2 * sizeof(ks->prefix)], pattern[2 * sizeof(ks->prefix) + 32];
+	const char *argv[6] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "200" };
+	redisReply *reply, *keys;
+	int rc = GK_UNAVAILABLE;
+
+	*users = NULL;
+	*count = 0;
+	if (glob_escape(ks->prefix, prefix, sizeof(prefix)) != GK_OK)
+		return GK_NOMEM;
+	snprintf(pattern, sizeof(pattern), "%s:users:{*}:apiKeys", prefix);
+	reply = command(ks, 6, argv, NULL);
+	if (!reply)
+		return GK_UNAVAILABLE;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[0]->len >= KEYSTORE_CURSOR_MAX || reply->element[1]->type != REDIS_REPLY_ARRAY)
+		goto out;
+	keys = reply->element[1];
+	*users = arena_alloc(arena, (keys->elements + 1) * sizeof(**users));
+	if (!*users) {
+		rc = GK_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < keys->elements; i++) {
+		const char *user;
+
+		if (keys->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		user = user_of_key(ks, arena, keys->element[i]->str, keys->element[i]->len);
+		if (user)
+			(*users)[(*count)++] = user;
+	}
+	memcpy(cursor, reply->element[0]->str, reply->element[0]->len);
+	cursor[reply->element[0]->len] = '\0';
+	rc = GK_OK;
+out:
+	freeReplyObject(reply);
+	return rc;
+}
+
+/* Inside a transaction: only on the connection WATCH ran on. A new
+ * connection would not be watching, so a lost one ends the attempt. */
+static redisReply *command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *reply;
+
+	if (!ks->ctx)
+		return NULL;
+	reply = redisCommandArgv(ks->ctx, argc, argv, lens);
+	if (!reply) {
+		report_down(ks, argv[0], ks->ctx->errstr);
+		drop_connection(ks);
+		return NULL;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		report_down(ks, argv[0], reply->str);
+		freeReplyObject(reply);
+		drop_connection(ks);  /* whatever MULTI state it was in goes with it */
+		return NULL;
+	}
+	return reply;
+}
+
+/* Collects "field value" pairs of the new values into argv/lens after
+ * argv[0..1] = HSET key; returns how many pairs. */
+static size_t collect_rewrites(const redisReply *all, struct arena *arena, keystore_rewrite_fn fn, void *ctx,
+			       const char **argv, size_t *lens)
+{
+	size_t pairs = 0;
+
+	for (size_t i = 0; i + 1 < all->elements; i += 2) {
+		const redisReply *f = all->element[i], *v = all->element[i + 1];
+		const char *field, *value;
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		field = arena_strndup(arena, f->str, f->len);
+		if (!field || !(value = fn(ctx, arena, field, v->str, v->len)))
+			continue;
+		argv[2 + 2 * pairs] = field;
+		lens[2 + 2 * pairs] = f->len;
+		argv[3 + 2 * pairs] = value;
+		lens[3 + 2 * pairs] = strlen(value);
+		pairs++;
+	}
+	return pairs;
+}
+
+int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user, keystore_rewrite_fn fn,
+		     void *ctx)
+{
+	char key[KEY_NAME_MAX];
+	const char *watch[2] = { "WATCH", key }, *hgetall[2] = { "HGETALL", key };
+	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" }, *unwatch[1] = { "UNWATCH" };
+	const char **argv;
+	size_t *lens, pairs;
+	redisReply *reply, *all;
+	int rc = GK_UNAVAILABLE;
+
+	if (hash_name(ks, user, key, sizeof(key)) != GK_OK)
+		return GK_NOMEM;
+	reply = command(ks, 2, watch, NULL);
+	if (!reply)
+		return GK_UNAVAILABLE;
+	freeReplyObject(reply);
+	reply = NULL;
+	all = command_watched(ks, 2, hgetall, NULL);
+	if (!all)
+		return GK_UNAVAILABLE;
+	argv = arena_alloc(arena, (all->elements + 2) * sizeof(*argv));
+	lens = arena_alloc(arena, (all->elements + 2) * sizeof(*lens));
+	if (all->type != REDIS_REPLY_ARRAY || !argv || !lens) {
+		rc = all->type == REDIS_REPLY_ARRAY ? GK_NOMEM : GK_UNAVAILABLE;
+		drop_connection(ks);  /* still watching: start clean next time */
+		goto out;
+	}
+	pairs = collect_rewrites(all, arena, fn, ctx, argv, lens);
+	if (pairs == 0) {
+		reply = command_watched(ks, 1, unwatch, NULL);
+		rc = reply ? GK_OK : GK_UNAVAILABLE;
+		goto out;
+	}
+	argv[0] = "HSET";
+	lens[0] = 4;
+	argv[1] = key;
+	lens[1] = strlen(key);
+	reply = command_watched(ks, 1, multi, NULL);
+	if (!reply)
+		goto out;
+	freeReplyObject(reply);
+	reply = command_watched(ks, (int)(2 + 2 * pairs), argv, lens);
+	if (!reply)
+		goto out;
+	freeReplyObject(reply);
+	reply = command_watched(ks, 1, exec, NULL);
+	if (!reply)
+		goto out;
+	/* EXEC answers nil when a watched key changed: nothing was written. */
+	if (reply->type == REDIS_REPLY_NIL)
+		rc = GK_CONFLICT;
+	else if (reply->type == REDIS_REPLY_ARRAY)
+		rc = GK_OK;
+out:
+	if (reply)
+		freeReplyObject(reply);
+	freeReplyObject(all);
+	return rc;
+}

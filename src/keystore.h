@@ -60,4 +60,26 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field);
  * error (logged once per outage). */
 struct redisReply *keystore_command(struct keystore *ks, int argc, const char **argv, const size_t *lens);
 
+/* For maintenance (gofannon-keys rekey), not for requests. */
+
+#define KEYSTORE_CURSOR_MAX 32
+
+/* One step of a SCAN over every user's hash. cursor starts as "0" and is
+ * "0" again when the walk is complete; *users (copied into arena) gets the
+ * user ids this step found, *count how many. A user may come twice. */
+int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KEYSTORE_CURSOR_MAX],
+			const char ***users, size_t *count);
+
+/* Decides the new value of one field of a user's hash: returns it (in the
+ * arena passed to keystore_rewrite) or NULL to leave the field as it is. */
+typedef const char *(*keystore_rewrite_fn)(void *ctx, struct arena *arena, const char *field,
+					   const char *value, size_t len);
+
+/* Rewrites fields of one user's hash as fn decides, only if no other
+ * client changed the hash meanwhile (WATCH, HGETALL, MULTI, HSET, EXEC).
+ * Returns GK_OK; GK_CONFLICT when another client wrote first and nothing
+ * was written (call again); GK_UNAVAILABLE; GK_NOMEM. */
+int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user, keystore_rewrite_fn fn,
+		     void *ctx);
+
 #endif

@@ -2,6 +2,7 @@
  *
  *   gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]
  *   gofannon-keys keygen [--append] FILE
+ *   gofannon-keys rekey
  *   gofannon-keys version
  */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "fcgi_server.h"
 #include "llm.h"
 #include "log.h"
+#include "rekey.h"
 #include "status.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -33,11 +35,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]\n"
 		"       gofannon-keys keygen [--append] FILE\n"
+		"       gofannon-keys rekey\n"
 		"       gofannon-keys version\n"
 		"\n"
 		"serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
-		"socket activation, or from --listen. Settings come from GOFANNON_*\n"
-		"environment variables; see the README.\n");
+		"socket activation, or from --listen. rekey seals every stored key again\n"
+		"under the newest master key (see docs/operations.md). Settings come from\n"
+		"GOFANNON_* environment variables; see the README.\n");
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -80,6 +84,36 @@ static int load_for_command(struct config *config, struct app *app)
 		return GK_ERR;
 	}
 	return GK_OK;
+}
+
+static int cmd_rekey(int argc, char **argv)
+{
+	struct rekey_report r;
+	struct config config;
+	struct app app;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (load_for_command(&config, &app) != GK_OK)
+		return 1;
+	rc = rekey_all(&app, &r);
+	log_event(rc == GK_OK ? LOG_INFO : LOG_ERROR, "rekey_done",
+		  "complete=%s master_key=%s hashes=%lu resealed=%lu already_current=%lu unreadable=%lu "
+		  "unknown_provider=%lu retries=%lu failed=%lu",
+		  rc == GK_OK ? "yes" : "no", keyring_current(&app.keyring)->kid, r.hashes, r.resealed, r.current,
+		  r.unreadable, r.unknown, r.retries, r.failed);
+	printf("rekey %s: %lu user hashes, %lu values sealed again under master key '%s', %lu already under it, "
+	       "%lu unreadable and %lu of unknown providers left as they were\n",
+	       rc == GK_OK ? "complete" : "INCOMPLETE", r.hashes, r.resealed, keyring_current(&app.keyring)->kid,
+	       r.current, r.unreadable, r.unknown);
+	if (rc != GK_OK)
+		printf("rekey: keep the old master keys in the file and run rekey again once Redis answers\n");
+	app_release(&app);
+	return rc == GK_OK ? 0 : 1;
 }
 
 static void warn_if_key_file_public(const char *path)
@@ -196,6 +230,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rekey") == 0)
+		return cmd_rekey(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("gofannon-keys %s\n", PACKAGE_VERSION);
 		return 0;
