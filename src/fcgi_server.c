@@ -1,12 +1,17 @@
 #include "fcgi_server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "http.h"
@@ -172,6 +177,62 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	arena_release(&arena);
 }
 
+/* libfcgi's FCGI_WEB_SERVER_ADDRS: when set, the only IPv4 peers allowed
+ * on a TCP listener (a comma-separated list of addresses). */
+static int peer_allowed(const struct sockaddr_in *peer)
+{
+	const char *list = getenv("FCGI_WEB_SERVER_ADDRS");
+	char addr[INET_ADDRSTRLEN];
+	size_t len;
+
+	if (peer->sin_family != AF_INET || !list || !*list)
+		return 1;
+	if (!inet_ntop(AF_INET, &peer->sin_addr, addr, sizeof(addr)))
+		return 0;
+	len = strlen(addr);
+	for (const char *p = list; *p; p += strcspn(p, ","), p += *p == ',') {
+		if (strncmp(p, addr, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Waits for the next connection. Returns it, or -1 with errno set when
+ * accept() failed for a reason other than a client that gave up.
+ *
+ * Not libfcgi's accept: for a unix socket it then waits up to 2 s for the
+ * first bytes and drops the connection if a signal interrupts that wait,
+ * so a worker told to stop could throw away a request it had already
+ * taken from the queue. Here, once accept() returns, the request is ours
+ * and is served. */
+static int accept_connection(int listen_fd)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_storage any;
+	} peer;
+
+	for (;;) {
+		socklen_t len = sizeof(peer);
+		int fd = accept4(listen_fd, &peer.sa, &len, SOCK_CLOEXEC);
+		int one = 1;
+
+		if (fd < 0) {
+			if (errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			return -1;
+		}
+		if (peer.sa.sa_family != AF_INET)
+			return fd;
+		if (peer_allowed(&peer.in)) {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			return fd;
+		}
+		close(fd);
+	}
+}
+
 long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatile sig_atomic_t *wake)
 {
 	FCGX_Request rq;
@@ -182,6 +243,20 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatil
 		return 0;
 	}
 	while (!*wake && (max_requests == 0 || served < max_requests)) {
+		int fd = accept_connection(listen_fd);
+
+		if (fd < 0) {
+			if (errno == EINTR || *wake)
+				continue;
+			log_event(LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
+			break;
+		}
+		/* Hand libfcgi the open connection: with keepConnection set,
+		 * FCGX_Accept_r() reads the request from it instead of closing
+		 * it and accepting one of its own. The begin-request record
+		 * then sets keepConnection as the web server asked. */
+		rq.ipcFd = fd;
+		rq.keepConnection = 1;
 		if (FCGX_Accept_r(&rq) < 0) {
 			if (errno == EINTR || *wake)
 				continue;
