@@ -2,7 +2,9 @@
 """The real stack for the integration and browser tests.
 
 Starts a real redis-server (the shipped configuration, on a unix socket in a
-state directory), the built service under spawn-fcgi, and nginx with the
+state directory, with the users of scripts/redis/make-acl: the service
+connects as the limited gofannon-keys user, the tests' redis_cli as admin),
+the built service under spawn-fcgi, and nginx with the
 shipped site configuration rendered by scripts/nginx-conf on a free loopback
 port; the test configuration maps the request header X-Test-User to the
 identity. Everything stops by itself: every wait is bounded.
@@ -103,6 +105,7 @@ class Stack:
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
         self.env_file = os.path.join(self.state, "system-keys.env")
+        self.redis_acl = os.path.join(self.state, "gofannon-keys.acl")
         self.port = None
         self.redis = self.service = self.nginx = None
         self.service_logs = 0
@@ -131,11 +134,29 @@ class Stack:
 
     # --- redis -------------------------------------------------------------
 
+    def _redis_users(self):
+        """(service URL, admin password), made once per state dir by the
+        shipped scripts/redis/make-acl."""
+        if not os.path.exists(self.redis_acl):
+            prefix = self.service_env.get("GOFANNON_REDIS_PREFIX") or "gofannon"
+            subprocess.run([os.path.join(TOP, "scripts", "redis", "make-acl"), "--prefix", prefix,
+                            "--socket", self.redis_socket, self.state], check=True, capture_output=True)
+        with open(os.path.join(self.state, "redis-url.env")) as f:
+            url = f.read().strip().split("=", 1)[1]
+        with open(os.path.join(self.state, "admin.password")) as f:
+            return url, f.read().strip()
+
+    @property
+    def service_redis_url(self):
+        return self._redis_users()[0]
+
     def redis_conf(self):
         """The shipped configuration with its paths moved into the state dir."""
+        self._redis_users()
         path = os.path.join(self.state, "redis.conf")
         rendered = subprocess.run([os.path.join(TOP, "scripts", "redis-conf"), "--state", self.state,
-                                   "--socket", self.redis_socket], check=True, capture_output=True, text=True)
+                                   "--socket", self.redis_socket, "--aclfile", self.redis_acl],
+                                  check=True, capture_output=True, text=True)
         with open(path, "w") as f:
             f.write(rendered.stdout)
         return path
@@ -177,17 +198,18 @@ class Stack:
         except (OSError, RuntimeError):  # not listening yet, or still LOADING
             return False
 
-    def redis_cli(self, *args):
-        """Runs one command over the unix socket; returns the decoded reply."""
+    def redis_cli(self, *args, user="admin", password=None):
+        """Runs one command over the unix socket as the admin user (or
+        user/password); returns the decoded reply."""
+        if password is None:
+            password = self._redis_users()[1]
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(2)
             s.connect(self.redis_socket)
-            parts = [b"*%d\r\n" % len(args)]
-            for a in args:
-                a = a if isinstance(a, bytes) else str(a).encode()
-                parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-            s.sendall(b"".join(parts))
-            return _read_reply(s.makefile("rb"))
+            s.sendall(_encode_command("AUTH", user, password) + _encode_command(*args))
+            f = s.makefile("rb")
+            _read_reply(f)
+            return _read_reply(f)
 
     # --- service -----------------------------------------------------------
 
@@ -195,7 +217,7 @@ class Stack:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GOFANNON_MASTER_KEY_FILE": self.master_key,
-            "GOFANNON_REDIS_URL": "unix://" + self.redis_socket,
+            "GOFANNON_REDIS_URL": self.service_redis_url,
             "GOFANNON_ENV_FILE": self.env_file,
             "GOFANNON_WORKERS": "2",
             "ASAN_OPTIONS": "abort_on_error=1:detect_leaks=1:log_path=" + os.path.join(self.state, "asan"),
@@ -467,6 +489,14 @@ def _alive(pid):
             return f.read().split(") ", 1)[1][:1] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _encode_command(*args):
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
 
 
 def _read_reply(f):
