@@ -91,7 +91,8 @@ class Response:
 class Stack:
     """One redis-server, one gofannon-keys under spawn-fcgi, one nginx."""
 
-    def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None):
+    def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None,
+                 launcher="spawn-fcgi"):
         self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
         self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
         if not os.access(self.binary, os.X_OK):
@@ -101,6 +102,7 @@ class Stack:
         os.chmod(self.state, 0o711)  # nginx workers (nobody) reach the FastCGI socket
         self.system_keys = dict(SYSTEM_KEYS if system_keys is None else system_keys)
         self.service_env = dict(service_env or {})
+        self.launcher = launcher  # "spawn-fcgi" (-n) or "socket-activate" (systemd's tool)
         self.redis_socket = os.path.join(self.state, "redis.sock")
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
@@ -235,15 +237,29 @@ class Stack:
             argv += ["-M", "0600"]
         return argv + ["--", self.binary]
 
+    def socket_activate_argv(self, env):
+        """systemd-socket-activate listens like a .socket unit and, on the
+        first connection, execs the service with LISTEN_PID/LISTEN_FDS;
+        the program gets only the variables passed with -E."""
+        argv = ["systemd-socket-activate", "-l", self.fcgi_socket]
+        for name, value in sorted(env.items()):
+            argv += ["-E", "%s=%s" % (name, value)]
+        return argv + [self.binary]
+
     def service_start(self, extra_env=None, wait=True):
         if os.path.exists(self.fcgi_socket):
             os.unlink(self.fcgi_socket)
         self.service_logs += 1
         log = open(os.path.join(self.state, "service-%d.log" % self.service_logs), "ab")
-        self.service = subprocess.Popen(self.spawn_fcgi_argv(), stdin=subprocess.DEVNULL,
-                                        stdout=log, stderr=log,
-                                        env=self.service_environment(extra_env))
+        env = self.service_environment(extra_env)
+        argv = self.socket_activate_argv(env) if self.launcher == "socket-activate" else self.spawn_fcgi_argv()
+        self.service = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         log.close()
+        if self.launcher == "socket-activate":
+            wait_for(lambda: os.path.exists(self.fcgi_socket), 5, "systemd-socket-activate to listen")
+            if os.geteuid() == 0:  # what SocketUser=/SocketGroup=/SocketMode= do in the .socket unit
+                shutil.chown(self.fcgi_socket, "nobody", "nogroup")
+                os.chmod(self.fcgi_socket, 0o660)
         if wait:
             wait_for(lambda: self.service.poll() is not None or self.health_status() == 200,
                      15, "the service to answer /api/health")

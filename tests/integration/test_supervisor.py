@@ -1,0 +1,232 @@
+"""The pre-fork master beyond the fault tests: crash-loop breaker, request
+recycling, the master's death, fast and bounded stops, systemd's
+notification and socket activation, in-process serving, a reload that
+fails. Each test runs on a stack of its own."""
+
+import os
+import re
+import signal
+import socket
+import time
+import uuid
+
+from load import Load, alive, children, summary, wait_until
+from stack import Stack
+
+FRESH_STACK = True
+
+API_KEYS = "/api/users/me/api-keys"
+
+
+def restart_with(stack, **env):
+    stack.service_stop()
+    stack.service_start({k: str(v) for k, v in env.items()})
+    return stack.service.pid
+
+
+def get_keys(i):
+    return ("GET", API_KEYS, "sup-user", None)
+
+
+LOAD_KEY = "sk-supervisor-load-" + uuid.uuid4().hex
+
+
+def put_keys(i):
+    return ("PUT", API_KEYS, "sup-writer-%d" % (i % 7), {"provider": "openai", "apiKey": LOAD_KEY})
+
+
+def hold_every_worker(stack, load, ms):
+    """Redis holds every write for ms: each worker is then inside a PUT.
+    Reads go on, so the admin connection can still UNPAUSE."""
+    stack.remember_keys(LOAD_KEY)
+    load.wait_for_requests(20)
+    stack.redis_cli("CLIENT", "PAUSE", str(ms), "WRITE")
+    time.sleep(0.2)
+
+
+def test_a_crash_loop_stops_the_master_with_a_clear_message(stack):
+    master = restart_with(stack, GOFANNON_WORKERS=1)
+    proc = stack.service
+    killed = set()
+    started = time.monotonic()
+    while proc.poll() is None and time.monotonic() - started < 10:
+        current = children(master) - killed
+        for pid in current:
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.005)
+    code = proc.wait(5)
+    stack.service = None
+    log = stack.service_log_text()
+    assert code == 1, "the master exited with %r" % code
+    assert "event=crash_loop deaths_in_a_row=5" in log, log[-2000:]
+    assert "restart the service" in log
+    delays = [int(d) for d in re.findall(r"event=respawn_delayed delay_ms=(\d+)", log)]
+    assert delays == sorted(delays) and delays[0] > 0, "the delay should grow: %s" % delays
+    print("# crash loop: %d workers killed, respawn delays %s ms, exit 1 after %.1f s" % (
+        len(killed), delays, time.monotonic() - started))
+
+
+def test_max_requests_recycles_workers_with_jitter_and_no_failed_request(stack):
+    master = restart_with(stack, GOFANNON_WORKERS=2, GOFANNON_MAX_REQUESTS=20)
+    first = children(master)
+    load = Load(stack, get_keys, threads=4).start()
+    try:
+        load.wait_for_requests(400)
+    finally:
+        results = load.stop()
+    assert all(r.status == 200 for r in results), summary(results)
+    log = stack.service_log_text()
+    served = [int(n) for n in re.findall(r"served=(\d+) reason=max_requests", log)]
+    assert len(served) >= 10, "workers were not recycled: %s" % served
+    assert all(20 <= n <= 22 for n in served), "limit plus up to a tenth: %s" % served
+    assert log.count("reason=recycled") == len(served) or log.count("reason=recycled") == len(served) - 1
+    assert not children(master) & first
+    print("# max requests 20: %d requests, %d recycles, served per worker %s" % (
+        len(results), len(served), sorted(set(served))))
+
+
+def test_workers_exit_when_the_master_dies(stack):
+    workers = children(stack.service.pid)
+    assert len(workers) == 2
+    stack.service.kill()
+    stack.service.wait(5)
+    stack.service = None
+    wait_until(lambda: not any(alive(w) for w in workers), 3, "the workers to exit after the master died")
+
+
+def test_sigint_stops_at_once_without_waiting_for_requests(stack):
+    restart_with(stack, GOFANNON_REDIS_TIMEOUT_MS=10000)
+    master = stack.service
+    workers = children(master.pid)
+    load = Load(stack, put_keys, threads=4).start()
+    try:
+        hold_every_worker(stack, load, 5000)
+        sent = time.monotonic()
+        master.send_signal(signal.SIGINT)
+        code = master.wait(5)
+        took = time.monotonic() - sent
+    finally:
+        stack.service = None
+        load.stop()
+        stack.redis_cli("CLIENT", "UNPAUSE")
+    assert code == 0 and took < 1.0, "exit %r after %.2f s" % (code, took)
+    assert not any(alive(w) for w in workers)
+    assert "mode=fast reason=SIGINT" in stack.service_log_text()
+
+
+def test_sigterm_kills_what_is_left_after_the_stop_timeout(stack):
+    restart_with(stack, GOFANNON_STOP_TIMEOUT=1, GOFANNON_REDIS_TIMEOUT_MS=10000)
+    proc = stack.service
+    load = Load(stack, put_keys, threads=4).start()
+    try:
+        hold_every_worker(stack, load, 5000)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(5)
+        took = time.monotonic() - sent
+    finally:
+        stack.service = None
+        load.stop()
+        stack.redis_cli("CLIENT", "UNPAUSE")
+    assert code == 0 and 0.9 < took < 2.0, "exit %r after %.2f s" % (code, took)
+    assert "event=stop_timeout killed=2 timeout_s=1" in stack.service_log_text()
+
+
+class Notifications:
+    """A NOTIFY_SOCKET that records what the service sends, as systemd would."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.05)
+        self.messages = []
+
+    def drain(self):
+        while True:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                return self.messages
+
+    def wait_for(self, field, after=0, timeout=10):
+        return wait_until(lambda: [m for m in self.drain()[after:] if field in m.split("\n")], timeout,
+                          "%s from the service" % field)
+
+
+def test_sd_notify_ready_reloading_stopping(stack):
+    notify = Notifications(os.path.join(stack.state, "notify.sock"))
+    restart_with(stack, NOTIFY_SOCKET=notify.path, GOFANNON_WORKERS=2)
+    ready = notify.wait_for("READY=1")
+    assert any(m.startswith("STATUS=") for m in ready[0].split("\n")), ready
+    seen = len(notify.drain())
+    stack.service.send_signal(signal.SIGHUP)
+    notify.wait_for("RELOADING=1", seen)
+    notify.wait_for("READY=1", seen)
+    order = [m.split("\n")[0] for m in notify.drain()[seen:]]
+    assert order.index("RELOADING=1") < order.index("READY=1"), order
+    assert any(m.startswith("MONOTONIC_USEC=") for m in notify.messages[seen].split("\n"))
+    seen = len(notify.messages)
+    assert stack.service_stop() == 0
+    notify.wait_for("STOPPING=1", seen)
+    print("# sd_notify: %s" % [m.replace("\n", " | ") for m in notify.messages])
+
+
+def test_socket_activation_serves_through_nginx(stack):
+    stack.service_stop()
+    activated = Stack(build_dir=stack.build_dir, state_dir=stack.state, launcher="socket-activate")
+    activated.port = stack.port
+    activated.service_logs = stack.service_logs
+    activated.service_start()
+    try:
+        stack.service_logs = activated.service_logs
+        master = activated.service.pid
+        assert len(children(master)) == 2
+        resp = stack.request("GET", API_KEYS, user="activated-" + uuid.uuid4().hex[:6])
+        assert resp.status == 200, resp
+        assert activated.service_stop() == 0
+    finally:
+        activated.service_stop()
+    log = stack.service_log_text()
+    assert "event=started" in log and "LISTEN" not in log
+
+
+def test_workers_0_serves_in_process_and_reloads(stack):
+    master = restart_with(stack, GOFANNON_WORKERS=0)
+    assert children(master) == set()
+    user = "inproc-" + uuid.uuid4().hex[:6]
+    load = Load(stack, lambda i: ("GET", "/api/providers", user, None), threads=2).start()
+    try:
+        load.wait_for_requests(20)
+        stack.write_env_file(dict(stack.system_keys, OPENROUTER_API_KEY="or-in-process-after-reload-7"))
+        stack.service.send_signal(signal.SIGHUP)
+        wait_until(lambda: "event=reloaded" in stack.service_log_text(), 5, "the reload")
+        n = len(load.results)
+        load.wait_for_requests(n + 20)
+    finally:
+        results = load.stop()
+    assert all(r.status == 200 for r in results), summary(results)
+    providers = {p["id"]: p for p in stack.request("GET", "/api/providers", user=user).json["providers"]}
+    assert providers["openrouter"]["envKey"] is True
+    assert stack.service_stop() == 0
+    assert "event=serving_in_process" in stack.service_log_text()
+
+
+def test_a_failed_reload_keeps_the_workers_and_the_previous_configuration(stack):
+    master = stack.service.pid
+    before = children(master)
+    with open(stack.master_key) as f:
+        good = f.read()
+    try:
+        with open(stack.master_key, "w") as f:
+            f.write("broken:not-base64\n")
+        stack.service.send_signal(signal.SIGHUP)
+        wait_until(lambda: "event=reload_failed" in stack.service_log_text(), 5, "the failed reload")
+        time.sleep(0.2)
+        assert children(master) == before, "workers were replaced by a reload that failed"
+        assert stack.request("GET", API_KEYS, user="after-failed-reload").status == 200
+    finally:
+        with open(stack.master_key, "w") as f:
+            f.write(good)
+    assert "kept=\"previous configuration\"" in stack.service_log_text()
