@@ -1,0 +1,76 @@
+/* trivial_responder: the ceiling scripts/bench compares gofannon-keys to.
+ *
+ *   spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS
+ *
+ * Forks WORKERS processes that accept on the socket spawn-fcgi passes as
+ * fd 0 and answer every request with a small JSON body and the headers the
+ * API sends, doing nothing else: what nginx plus FastCGI cost with the same
+ * worker count. Links libfcgi only. SIGTERM stops it; workers exit with it. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WORKERS_MAX 256
+
+static const char reply[] =
+	"Status: 200 OK\r\n"
+	"Content-Type: application/json\r\n"
+	"Cache-Control: no-store\r\n"
+	"X-Content-Type-Options: nosniff\r\n"
+	"Content-Length: 15\r\n"
+	"\r\n"
+	"{\"status\":\"ok\"}";
+
+static void serve(void)
+{
+	FCGX_Request rq;
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, STDIN_FILENO, 0) != 0)
+		exit(1);
+	while (FCGX_Accept_r(&rq) >= 0) {
+		FCGX_PutStr(reply, (int)sizeof(reply) - 1, rq.out);
+		FCGX_Finish_r(&rq);
+	}
+	exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	pid_t pids[WORKERS_MAX];
+	long workers = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
+	sigset_t set;
+	int sig;
+
+	if (workers < 1 || workers > WORKERS_MAX) {
+		fprintf(stderr, "usage: spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS (1-%d)\n", WORKERS_MAX);
+		return 2;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (long i = 0; i < workers; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (pids[i] == 0) {
+			sigprocmask(SIG_UNBLOCK, &set, NULL);
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			serve();
+		}
+	}
+	sigwait(&set, &sig);
+	for (long i = 0; i < workers; i++)
+		kill(pids[i], SIGTERM);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	return 0;
+}
