@@ -317,8 +317,9 @@ int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KE
 	reply = command(ks, 6, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
-	    reply->element[0]->len >= KEYSTORE_CURSOR_MAX || reply->element[1]->type != REDIS_REPLY_ARRAY)
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len >= KEYSTORE_CURSOR_MAX ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY)
 		goto out;
 	keys = reply->element[1];
 	*users = arena_alloc(arena, (keys->elements + 1) * sizeof(**users));

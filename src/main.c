@@ -86,6 +86,22 @@ static int load_for_command(struct config *config, struct app *app)
 	return GK_OK;
 }
 
+/* One log line for the record, one sentence for the operator. */
+static void report_rekey(int rc, const struct rekey_report *r, const char *kid)
+{
+	log_event(rc == GK_OK ? LOG_INFO : LOG_ERROR, "rekey_done",
+		  "complete=%s master_key=%s hashes=%lu resealed=%lu already_current=%lu "
+		  "unreadable=%lu unknown_provider=%lu retries=%lu failed=%lu",
+		  rc == GK_OK ? "yes" : "no", kid, r->hashes, r->resealed, r->current, r->unreadable,
+		  r->unknown, r->retries, r->failed);
+	printf("rekey %s: %lu user hashes, %lu values sealed again under master key '%s', "
+	       "%lu already under it, %lu unreadable and %lu of unknown providers left as they were\n",
+	       rc == GK_OK ? "complete" : "INCOMPLETE", r->hashes, r->resealed, kid, r->current,
+	       r->unreadable, r->unknown);
+	if (rc != GK_OK)
+		printf("rekey: keep the old master keys in the file and run rekey again once Redis answers\n");
+}
+
 static int cmd_rekey(int argc, char **argv)
 {
 	struct rekey_report r;
@@ -101,17 +117,7 @@ static int cmd_rekey(int argc, char **argv)
 	if (load_for_command(&config, &app) != GK_OK)
 		return 1;
 	rc = rekey_all(&app, &r);
-	log_event(rc == GK_OK ? LOG_INFO : LOG_ERROR, "rekey_done",
-		  "complete=%s master_key=%s hashes=%lu resealed=%lu already_current=%lu unreadable=%lu "
-		  "unknown_provider=%lu retries=%lu failed=%lu",
-		  rc == GK_OK ? "yes" : "no", keyring_current(&app.keyring)->kid, r.hashes, r.resealed, r.current,
-		  r.unreadable, r.unknown, r.retries, r.failed);
-	printf("rekey %s: %lu user hashes, %lu values sealed again under master key '%s', %lu already under it, "
-	       "%lu unreadable and %lu of unknown providers left as they were\n",
-	       rc == GK_OK ? "complete" : "INCOMPLETE", r.hashes, r.resealed, keyring_current(&app.keyring)->kid,
-	       r.current, r.unreadable, r.unknown);
-	if (rc != GK_OK)
-		printf("rekey: keep the old master keys in the file and run rekey again once Redis answers\n");
+	report_rekey(rc, &r, keyring_current(&app.keyring)->kid);
 	app_release(&app);
 	return rc == GK_OK ? 0 : 1;
 }

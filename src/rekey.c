@@ -86,6 +86,13 @@ static const char *reseal(void *ctx, struct arena *arena, const char *field, con
 	return out;
 }
 
+static const char *failure_reason(int rc)
+{
+	if (rc == GK_CONFLICT)
+		return "kept_changing";
+	return rc == GK_NOMEM ? "too_large" : "key_store_unavailable";
+}
+
 static void add_tally(struct rekey_report *r, const struct hash_tally *t)
 {
 	r->resealed += t->resealed;
@@ -118,8 +125,7 @@ static int rekey_user(struct app *app, const char *user, struct rekey_report *re
 		char name[96];
 
 		log_escape(user, name, sizeof(name));
-		log_event(LOG_ERROR, "rekey_user_failed", "user=\"%s\" reason=%s", name,
-			  rc == GK_CONFLICT ? "kept_changing" : rc == GK_NOMEM ? "too_large" : "key_store_unavailable");
+		log_event(LOG_ERROR, "rekey_user_failed", "user=\"%s\" reason=%s", name, failure_reason(rc));
 		report->failed++;
 	}
 	return rc;

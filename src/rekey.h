@@ -18,16 +18,16 @@
 
 #include "app.h"
 
-#define REKEY_ATTEMPTS 20  /* reads of one hash that keeps changing under us */
+#define REKEY_ATTEMPTS 20 /* reads of one hash that keeps changing under us */
 
 struct rekey_report {
-	unsigned long hashes;      /* user hashes walked */
-	unsigned long resealed;    /* values sealed again under the current key */
-	unsigned long current;     /* values already under it */
-	unsigned long unreadable;  /* values that did not open: left as they were */
-	unsigned long unknown;     /* fields of providers not in the registry: left */
-	unsigned long retries;     /* hashes read again after a concurrent write */
-	unsigned long failed;      /* hashes not rewritten (Redis error, or kept changing) */
+	unsigned long hashes;	  /* user hashes walked */
+	unsigned long resealed;	  /* values sealed again under the current key */
+	unsigned long current;	  /* values already under it */
+	unsigned long unreadable; /* values that did not open: left as they were */
+	unsigned long unknown;	  /* fields of providers not in the registry: left */
+	unsigned long retries;	  /* hashes read again after a concurrent write */
+	unsigned long failed;	  /* hashes not rewritten (Redis error, or kept changing) */
 };
 
 /* Returns GK_OK when every hash was walked and rewritten, GK_UNAVAILABLE

@@ -20,26 +20,26 @@
 #include "status.h"
 #include "systemd.h"
 
-#define HEALTHY_UPTIME_MS 10000    /* a worker that lived this long was no crash loop */
-#define RESPAWN_DELAY_MS 100       /* after the second early death; doubles after each */
+#define HEALTHY_UPTIME_MS 10000 /* a worker that lived this long was no crash loop */
+#define RESPAWN_DELAY_MS 100	/* after the second early death; doubles after each */
 #define RESPAWN_DELAY_MAX_MS 3000
-#define START_TIMEOUT_MS 10000     /* a worker not accepting by then is killed */
+#define START_TIMEOUT_MS 10000 /* a worker not accepting by then is killed */
 #define FAST_STOP_TIMEOUT_MS 2000
-#define JITTER_DIVISOR 10          /* max-requests jitter: up to a tenth more */
+#define JITTER_DIVISOR 10 /* max-requests jitter: up to a tenth more */
 
 enum worker_state {
-	WORKER_FREE,      /* the slot is unused */
-	WORKER_STARTING,  /* forked, not yet accepting */
-	WORKER_READY,     /* accepting requests */
-	WORKER_RETIRING,  /* told to finish its request and exit */
+	WORKER_FREE,	 /* the slot is unused */
+	WORKER_STARTING, /* forked, not yet accepting */
+	WORKER_READY,	 /* accepting requests */
+	WORKER_RETIRING, /* told to finish its request and exit */
 };
 
 struct worker {
 	enum worker_state state;
 	pid_t pid;
-	unsigned generation;  /* the configuration it was forked with */
+	unsigned generation; /* the configuration it was forked with */
 	int64_t started_ms;
-	int64_t kill_at_ms;   /* retiring or starting: SIGKILL after this */
+	int64_t kill_at_ms; /* retiring or starting: SIGKILL after this */
 };
 
 struct supervisor {
@@ -47,18 +47,18 @@ struct supervisor {
 	pid_t master_pid;
 	int listen_fd;
 	int signal_fd;
-	int ready_rd, ready_wr;  /* workers write their pid here once accepting */
+	int ready_rd, ready_wr; /* workers write their pid here once accepting */
 	int wanted;
 	struct worker *workers;
 	size_t slots;
-	unsigned generation;     /* bumped by each reload */
-	int announced;           /* READY=1 sent for this generation */
+	unsigned generation; /* bumped by each reload */
+	int announced;	     /* READY=1 sent for this generation */
 	int stopping;
 	int graceful;
 	int stop_forced;
 	int64_t stop_deadline_ms;
-	int crash_streak;        /* early deaths in a row */
-	int64_t respawn_at_ms;   /* no spawning before this */
+	int crash_streak;      /* early deaths in a row */
+	int64_t respawn_at_ms; /* no spawning before this */
 	long restarts;
 	int exit_code;
 };
@@ -81,7 +81,8 @@ static void describe_status(int status, char *out, size_t len)
 	if (WIFEXITED(status))
 		snprintf(out, len, "exit=%d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(out, len, "signal=%d signal_name=\"%s\"", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		snprintf(out, len, "signal=%d signal_name=\"%s\"", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
 	else
 		snprintf(out, len, "status=%d", status);
 }
@@ -127,7 +128,7 @@ static int worker_signals(int listen_fd)
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;  /* the master reloads; a terminal hangup reaches the whole group */
+	sa.sa_handler = SIG_IGN; /* the master reloads; a terminal hangup reaches the whole group */
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&all);
@@ -178,7 +179,7 @@ static void worker_main(struct supervisor *sv)
 	served = fcgi_serve(sv->app, sv->listen_fd, limit, &worker_stop);
 	orderly = worker_stop || (limit > 0 && served >= limit);
 	log_event(orderly ? LOG_INFO : LOG_ERROR, "worker_exiting", "served=%ld reason=%s", served,
-		  worker_stop ? "asked" : orderly ? "max_requests" : "accept_failed");
+		  worker_stop ? "asked" : (orderly ? "max_requests" : "accept_failed"));
 	app_release(sv->app);
 	exit(orderly ? 0 : 1);
 }
@@ -196,8 +197,8 @@ static struct worker *find_worker(struct supervisor *sv, pid_t pid)
 }
 
 struct census {
-	int live;      /* any state but free */
-	int active;    /* starting or ready: what serves, or will */
+	int live;   /* any state but free */
+	int active; /* starting or ready: what serves, or will */
 	int starting;
 	int accepting; /* ready, of any generation */
 	int ready;     /* ready and of the current generation */
@@ -238,7 +239,7 @@ static int spawn_worker(struct supervisor *sv, int64_t now)
 		if (sv->workers[i].state == WORKER_FREE)
 			w = &sv->workers[i];
 	if (!w)
-		return GK_ERR;  /* every slot holds a worker still finishing: wait for one */
+		return GK_ERR; /* every slot holds a worker still finishing: wait for one */
 	pid = fork();
 	if (pid < 0) {
 		log_event(LOG_ERROR, "fork_failed", "error=\"%s\" retry_ms=1000", strerror(errno));
@@ -272,8 +273,8 @@ static struct worker *oldest_outdated(struct supervisor *sv)
 	for (size_t i = 0; i < sv->slots; i++) {
 		struct worker *w = &sv->workers[i];
 
-		if ((w->state == WORKER_STARTING || w->state == WORKER_READY) && w->generation != sv->generation &&
-		    (!oldest || w->started_ms < oldest->started_ms))
+		if ((w->state == WORKER_STARTING || w->state == WORKER_READY) &&
+		    w->generation != sv->generation && (!oldest || w->started_ms < oldest->started_ms))
 			oldest = w;
 	}
 	return oldest;
@@ -284,7 +285,8 @@ static void announce_ready(struct supervisor *sv)
 	systemd_notifyf("READY=1\nSTATUS=serving with %d workers, %ld restarted, configuration %u",
 			sv->wanted, sv->restarts, sv->generation);
 	if (sv->generation > 0)
-		log_event(LOG_INFO, "workers_replaced", "generation=%u workers=%d", sv->generation, sv->wanted);
+		log_event(LOG_INFO, "workers_replaced", "generation=%u workers=%d", sv->generation,
+			  sv->wanted);
 	else
 		log_event(LOG_INFO, "workers_ready", "workers=%d", sv->wanted);
 	sv->announced = 1;
@@ -345,11 +347,11 @@ static void read_ready_notes(struct supervisor *sv)
 static void begin_stop(struct supervisor *sv, int graceful, const char *why, int64_t now)
 {
 	if (sv->stopping && !(sv->graceful && !graceful))
-		return;  /* already stopping, and this would not be faster */
+		return; /* already stopping, and this would not be faster */
 	sv->stopping = 1;
 	sv->graceful = graceful;
 	sv->stop_deadline_ms = now + (graceful ? (int64_t)sv->app->config->stop_timeout_s * 1000
-					      : FAST_STOP_TIMEOUT_MS);
+					       : FAST_STOP_TIMEOUT_MS);
 	systemd_notifyf("STOPPING=1\nSTATUS=stopping (%s)", why);
 	log_event(LOG_INFO, "stopping", "mode=%s reason=%s", graceful ? "graceful" : "fast", why);
 	for (size_t i = 0; i < sv->slots; i++) {
@@ -386,8 +388,8 @@ static void worker_died(struct supervisor *sv, int64_t uptime, const char *how, 
 			  "the master stops so that the service manager can restart the service; "
 			  "the lines above say why they die\"",
 			  sv->crash_streak, how, HEALTHY_UPTIME_MS / 1000);
-		systemd_notifyf("STATUS=workers keep crashing (%d in a row, last %s); giving up", sv->crash_streak,
-				how);
+		systemd_notifyf("STATUS=workers keep crashing (%d in a row, last %s); giving up",
+				sv->crash_streak, how);
 		sv->exit_code = 1;
 		begin_stop(sv, 1, "crash_loop", now);
 		return;
@@ -409,7 +411,10 @@ static void worker_exited(struct supervisor *sv, struct worker *w, int status, i
 	describe_status(status, how, sizeof(how));
 	log_event(expected || orderly ? LOG_INFO : LOG_ERROR, "worker_exited",
 		  "worker=%ld generation=%u %s uptime_ms=%lld reason=%s", (long)w->pid, w->generation, how,
-		  (long long)uptime, expected ? "stopped" : orderly ? "recycled" : "died");
+		  (long long)uptime,
+		  expected  ? "stopped"
+		  : orderly ? "recycled"
+			    : "died");
 	w->state = WORKER_FREE;
 	w->pid = 0;
 	if (!expected && !orderly && !sv->stopping)
@@ -462,7 +467,8 @@ static int reload_configuration(struct supervisor *sv)
 	systemd_notifyf("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading", (long long)now_ms() * 1000);
 	if (app_reload(sv->app, err, sizeof(err)) != GK_OK) {
 		log_event(LOG_ERROR, "reload_failed", "error=\"%s\" kept=\"previous configuration\"", err);
-		systemd_notifyf("READY=1\nSTATUS=reload failed, serving the previous configuration: %.300s", err);
+		systemd_notifyf("READY=1\nSTATUS=reload failed, serving the previous configuration: %.300s",
+				err);
 		return GK_ERR;
 	}
 	log_event(LOG_INFO, "reloaded", "providers=%zu master_keys=%zu", sv->app->registry.count,
@@ -484,18 +490,11 @@ static void handle_signals(struct supervisor *sv, int64_t now)
 
 	while (read(sv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGHUP:
-			begin_reload(sv);
-			break;
+		case SIGHUP: begin_reload(sv); break;
 		case SIGTERM:
-		case SIGQUIT:
-			begin_stop(sv, 1, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGQUIT", now);
-			break;
-		case SIGINT:
-			begin_stop(sv, 0, "SIGINT", now);
-			break;
-		default:  /* SIGCHLD: reap() looks on every turn */
-			break;
+		case SIGQUIT: begin_stop(sv, 1, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGQUIT", now); break;
+		case SIGINT: begin_stop(sv, 0, "SIGINT", now); break;
+		default: /* SIGCHLD: reap() looks on every turn */ break;
 		}
 	}
 }
@@ -584,7 +583,7 @@ static int serve_in_process(struct supervisor *sv)
 		/* Signals wait in the signalfd while a request is served, so
 		 * the request in hand always completes. */
 		if (!stop && (pfd[0].revents & POLLIN) && fcgi_serve(sv->app, sv->listen_fd, 1, &never) == 0)
-			usleep(100000);  /* accept failed (logged): do not spin */
+			usleep(100000); /* accept failed (logged): do not spin */
 	}
 	systemd_notify("STOPPING=1\nSTATUS=stopping");
 	return 0;

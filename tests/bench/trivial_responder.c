@@ -18,14 +18,13 @@
 
 #define WORKERS_MAX 256
 
-static const char reply[] =
-	"Status: 200 OK\r\n"
-	"Content-Type: application/json\r\n"
-	"Cache-Control: no-store\r\n"
-	"X-Content-Type-Options: nosniff\r\n"
-	"Content-Length: 15\r\n"
-	"\r\n"
-	"{\"status\":\"ok\"}";
+static const char reply[] = "Status: 200 OK\r\n"
+			    "Content-Type: application/json\r\n"
+			    "Cache-Control: no-store\r\n"
+			    "X-Content-Type-Options: nosniff\r\n"
+			    "Content-Length: 15\r\n"
+			    "\r\n"
+			    "{\"status\":\"ok\"}";
 
 static void serve(void)
 {
@@ -48,7 +47,8 @@ int main(int argc, char **argv)
 	int sig;
 
 	if (workers < 1 || workers > WORKERS_MAX) {
-		fprintf(stderr, "usage: spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS (1-%d)\n", WORKERS_MAX);
+		fprintf(stderr, "usage: spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS (1-%d)\n",
+			WORKERS_MAX);
 		return 2;
 	}
 	sigemptyset(&set);

@@ -33,15 +33,17 @@ static const char *interfere(void *ctx, struct arena *arena, const char *field, 
 	(void)len;
 	if (strcmp(field, FIELD) != 0)
 		return NULL;
-	if (race->calls++ == 0 && keystore_put(race->other, race->user, FIELD, "written-meanwhile", "t1") != GK_OK)
+	if (race->calls++ == 0 &&
+	    keystore_put(race->other, race->user, FIELD, "written-meanwhile", "t1") != GK_OK)
 		return NULL;
 	return "rewritten";
 }
 
 static int stored_is(struct keystore *ks, const char *user, const char *want)
 {
-	static const char *const json = "{\"providers\":[{\"id\":\"openai\",\"name\":\"OpenAI\",\"userKeyField\":\""
-					 FIELD "\",\"wireStyle\":\"openai\",\"baseUrl\":\"http://127.0.0.1\"}]}";
+	static const char *const json =
+		"{\"providers\":[{\"id\":\"openai\",\"name\":\"OpenAI\",\"userKeyField\":\"" FIELD
+		"\",\"wireStyle\":\"openai\",\"baseUrl\":\"http://127.0.0.1\"}]}";
 	struct registry reg;
 	struct stored_key sk;
 	struct arena arena;
@@ -53,7 +55,8 @@ static int stored_is(struct keystore *ks, const char *user, const char *want)
 		return 0;
 	}
 	arena_init(&arena, 65536);
-	ok = keystore_fetch(ks, &arena, user, &reg, &sk) == GK_OK && sk.sealed && strcmp(sk.sealed, want) == 0;
+	ok = keystore_fetch(ks, &arena, user, &reg, &sk) == GK_OK && sk.sealed &&
+	     strcmp(sk.sealed, want) == 0;
 	if (!ok)
 		printf("# stored: %s, expected %s\n", sk.sealed ? sk.sealed : "(none)", want);
 	arena_release(&arena);
@@ -96,7 +99,8 @@ int main(int argc, char **argv)
 	arena_release(&arena);
 	printf("%s 3 - read again: written (%d)\n", rc == GK_OK ? "ok" : "not ok", rc);
 	failed |= rc != GK_OK;
-	printf("%s 4 - the rewritten value is stored\n", stored_is(&b, argv[1], "rewritten") ? "ok" : "not ok");
+	printf("%s 4 - the rewritten value is stored\n",
+	       stored_is(&b, argv[1], "rewritten") ? "ok" : "not ok");
 	failed |= !stored_is(&b, argv[1], "rewritten");
 
 	keystore_release(&a);
