@@ -76,15 +76,20 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void describe_status(int status, char *out, size_t len)
+/* How a worker ended, as log fields ("signal=9") and in words for the
+ * crash-loop message and systemd's STATUS ("signal 9, Killed"). */
+static void describe_status(int status, char *fields, size_t flen, char *words, size_t wlen)
 {
-	if (WIFEXITED(status))
-		snprintf(out, len, "exit=%d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(out, len, "signal=%d signal_name=\"%s\"", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else
-		snprintf(out, len, "status=%d", status);
+	if (WIFEXITED(status)) {
+		snprintf(fields, flen, "exit=%d", WEXITSTATUS(status));
+		snprintf(words, wlen, "exit status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		snprintf(fields, flen, "signal=%d", WTERMSIG(status));
+		snprintf(words, wlen, "signal %d, %s", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	} else {
+		snprintf(fields, flen, "status=%d", status);
+		snprintf(words, wlen, "wait status %d", status);
+	}
 }
 
 /* ------------------------------------------------------------------------
@@ -406,9 +411,9 @@ static void worker_exited(struct supervisor *sv, struct worker *w, int status, i
 	int64_t uptime = now - w->started_ms;
 	int orderly = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	int expected = w->state == WORKER_RETIRING;
-	char how[96];
+	char how[32], words[96];
 
-	describe_status(status, how, sizeof(how));
+	describe_status(status, how, sizeof(how), words, sizeof(words));
 	log_event(expected || orderly ? LOG_INFO : LOG_ERROR, "worker_exited",
 		  "worker=%ld generation=%u %s uptime_ms=%lld reason=%s", (long)w->pid, w->generation, how,
 		  (long long)uptime,
@@ -418,7 +423,7 @@ static void worker_exited(struct supervisor *sv, struct worker *w, int status, i
 	w->state = WORKER_FREE;
 	w->pid = 0;
 	if (!expected && !orderly && !sv->stopping)
-		worker_died(sv, uptime, how, now);
+		worker_died(sv, uptime, words, now);
 }
 
 static void reap(struct supervisor *sv, int64_t now)
