@@ -3,9 +3,12 @@
  *   spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS
  *
  * Forks WORKERS processes that accept on the socket spawn-fcgi passes as
- * fd 0 and answer every request with a small JSON body and the headers the
- * API sends, doing nothing else: what nginx plus FastCGI cost with the same
- * worker count. Links libfcgi only. SIGTERM stops it; workers exit with it. */
+ * fd 0 and answer every request with a JSON body and the headers the API
+ * sends, doing nothing else: what nginx plus FastCGI cost with the same
+ * worker count. The body is {"status":"ok"}, or exactly N bytes when the
+ * request URI carries "bytes=N", so that scripts/bench can compare an
+ * endpoint with a ceiling that moves as many bytes. Links libfcgi only.
+ * SIGTERM stops it; workers exit with it. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
@@ -17,23 +20,51 @@
 #include <unistd.h>
 
 #define WORKERS_MAX 256
+#define BODY_MAX 65536
 
-static const char reply[] = "Status: 200 OK\r\n"
-			    "Content-Type: application/json\r\n"
-			    "Cache-Control: no-store\r\n"
-			    "X-Content-Type-Options: nosniff\r\n"
-			    "Content-Length: 15\r\n"
-			    "\r\n"
-			    "{\"status\":\"ok\"}";
+static char body[BODY_MAX];
+
+/* {"status":"ok"}, or {"pad":"xxx..."} of exactly len bytes (len >= 11). */
+static size_t fill_body(size_t len)
+{
+	static const char ok[] = "{\"status\":\"ok\"}";
+
+	if (len < 11 || len > BODY_MAX) {
+		memcpy(body, ok, sizeof(ok) - 1);
+		return sizeof(ok) - 1;
+	}
+	memcpy(body, "{\"pad\":\"", 8);
+	memset(body + 8, 'x', len - 10);
+	memcpy(body + len - 2, "\"}", 2);
+	return len;
+}
+
+static size_t wanted_bytes(const char *uri)
+{
+	const char *p = uri ? strstr(uri, "bytes=") : NULL;
+
+	return p ? (size_t)strtoul(p + 6, NULL, 10) : 0;
+}
 
 static void serve(void)
 {
 	FCGX_Request rq;
+	char head[256];
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, STDIN_FILENO, 0) != 0)
 		exit(1);
 	while (FCGX_Accept_r(&rq) >= 0) {
-		FCGX_PutStr(reply, (int)sizeof(reply) - 1, rq.out);
+		size_t len = fill_body(wanted_bytes(FCGX_GetParam("REQUEST_URI", rq.envp)));
+		int n = snprintf(head, sizeof(head),
+				 "Status: 200 OK\r\n"
+				 "Content-Type: application/json\r\n"
+				 "Cache-Control: no-store\r\n"
+				 "X-Content-Type-Options: nosniff\r\n"
+				 "Content-Length: %zu\r\n\r\n",
+				 len);
+
+		FCGX_PutStr(head, n, rq.out);
+		FCGX_PutStr(body, (int)len, rq.out);
 		FCGX_Finish_r(&rq);
 	}
 	exit(0);
