@@ -85,12 +85,15 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (env_number("GOFANNON_MAX_REQUESTS", 0, 0, 1000000000L, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->max_requests = n;
-	if (env_number("GOFANNON_STOP_TIMEOUT", 30, 1, 3600, &n, err, errlen) != GK_OK)
-		return GK_ERR;
-	cfg->stop_timeout_s = (int)n;
 	if (env_number("GOFANNON_LLM_TIMEOUT", 120, 1, 3600, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->llm_timeout_s = (int)n;
+	/* By default a graceful stop waits as long as the longest request may
+	 * take: a provider call, plus a margin. */
+	n = cfg->llm_timeout_s + STOP_MARGIN_S;
+	if (env_number("GOFANNON_STOP_TIMEOUT", n, 1, 3700, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->stop_timeout_s = (int)n;
 
 	cfg->log_level = LOG_INFO;
 	level = env_or("GOFANNON_LOG_LEVEL", NULL);

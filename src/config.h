@@ -10,6 +10,9 @@
 #include "log.h"
 #include "redis_url.h"
 
+/* What a request may take beyond its provider call (GOFANNON_LLM_TIMEOUT). */
+#define STOP_MARGIN_S 10
+
 struct config {
 	const char *user_param;        /* GOFANNON_USER_PARAM, default REMOTE_USER */
 	const char *allowed_origins;   /* GOFANNON_ALLOWED_ORIGINS, NULL: same origin */
@@ -22,7 +25,7 @@ struct config {
 	int redis_timeout_ms;          /* GOFANNON_REDIS_TIMEOUT_MS, default 1000 */
 	int workers;                   /* GOFANNON_WORKERS, default 4 */
 	long max_requests;             /* GOFANNON_MAX_REQUESTS, 0: no limit */
-	int stop_timeout_s;            /* GOFANNON_STOP_TIMEOUT, default 30 */
+	int stop_timeout_s;            /* GOFANNON_STOP_TIMEOUT, default llm_timeout_s + 10 */
 	int llm_timeout_s;             /* GOFANNON_LLM_TIMEOUT, default 120 */
 	enum log_level log_level;      /* GOFANNON_LOG_LEVEL, default info */
 };

@@ -262,10 +262,20 @@ static int spawn_worker(struct supervisor *sv, int64_t now)
 	return GK_OK;
 }
 
+/* A retiring worker is not in anyone's way: it may finish whatever it
+ * holds, even when GOFANNON_STOP_TIMEOUT was set short for quick stops. */
+static int64_t retire_timeout_ms(const struct supervisor *sv)
+{
+	const struct config *c = sv->app->config;
+	int s = c->llm_timeout_s + STOP_MARGIN_S;
+
+	return (int64_t)(c->stop_timeout_s > s ? c->stop_timeout_s : s) * 1000;
+}
+
 static void retire_worker(struct supervisor *sv, struct worker *w, int64_t now)
 {
 	w->state = WORKER_RETIRING;
-	w->kill_at_ms = now + (int64_t)sv->app->config->stop_timeout_s * 1000;
+	w->kill_at_ms = now + retire_timeout_ms(sv);
 	kill(w->pid, SIGTERM);
 	log_event(LOG_INFO, "worker_retiring", "worker=%ld generation=%u", (long)w->pid, w->generation);
 }

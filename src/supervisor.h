@@ -9,11 +9,13 @@
  *     CRASH_LOOP_LIMIT such deaths in a row the master stops the others and
  *     returns 1, so that the service manager sees the failure;
  *   - SIGTERM, SIGQUIT: workers stop accepting, finish the request in hand
- *     and exit; whatever still runs after GOFANNON_STOP_TIMEOUT is killed;
+ *     and exit; whatever still runs after GOFANNON_STOP_TIMEOUT (by default
+ *     GOFANNON_LLM_TIMEOUT + 10 s) is killed;
  *   - SIGINT: workers are killed at once;
  *   - SIGHUP: app_reload() in the master, then every worker is replaced by
  *     one forked from the new configuration, one at a time, the new worker
- *     accepting before the old one is told to finish: no request fails;
+ *     accepting before the old one is told to finish, and given at least
+ *     GOFANNON_LLM_TIMEOUT + 10 s to do so: no request fails;
  *   - GOFANNON_MAX_REQUESTS: a worker exits after that many requests, plus
  *     up to a tenth more so that workers do not all restart together, and
  *     is replaced;
