@@ -1,16 +1,20 @@
 """The pre-fork master beyond the fault tests: crash-loop breaker, request
 recycling, the master's death, fast and bounded stops, systemd's
 notification and socket activation, in-process serving, a reload that
-fails. Each test runs on a stack of its own."""
+fails, and a long streamed chat reply (tests/mock_provider.py) across a
+reload and a stop. Each test runs on a stack of its own."""
 
+import json
 import os
 import re
 import signal
 import socket
+import threading
 import time
 import uuid
 
 from load import Load, alive, children, summary, wait_until
+from mock_provider import MockProvider
 from stack import Stack
 
 FRESH_STACK = True
@@ -235,3 +239,83 @@ def test_a_failed_reload_keeps_the_workers_and_the_previous_configuration(stack)
         with open(stack.master_key, "w") as f:
             f.write(good)
     assert "kept=\"previous configuration\"" in stack.service_log_text()
+
+
+# --- a long request across a reload and a stop ---------------------------------------------
+
+STREAM_PIECES = 10  # 0.2 s apart: a 2 s streamed reply
+
+
+def streamed_chat(stack, mock, results):
+    """Starts a streamed chat reply that takes about 2 s, in a thread;
+    returns once the provider has been called."""
+    body = {"provider": "openai", "model": "test-model", "stream": True,
+            "messages": [{"role": "user", "content": "take your time"}]}
+
+    def run():
+        try:
+            results.append(stack.request("POST", "/api/llm/chat", user="streamer", body=body, timeout=20))
+        except OSError as e:
+            results.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    mock.wait_for(lambda calls: calls, 5)
+    time.sleep(0.3)  # a few pieces are out: the reply is under way
+    return thread
+
+
+def check_whole_stream(results):
+    assert len(results) == 1 and not isinstance(results[0], Exception), results
+    resp = results[0]
+    assert resp.status == 200, resp
+    assert "event: done" in resp.raw, resp.raw[-300:]
+    text = "".join(json.loads(line[6:]).get("delta", "") for line in resp.raw.split("\n")
+                   if line.startswith("data: ") and '"delta"' in line)
+    assert text.split() == ["piece%d" % i for i in range(STREAM_PIECES)], text
+
+
+def llm_stack(stack, mock):
+    stack.write_env_file(dict(stack.system_keys, OPENAI_API_KEY=SYSTEM_OPENAI))
+    stack.remember_keys(SYSTEM_OPENAI)
+    mock.slow_pieces = STREAM_PIECES
+    mock.set_mode("slow")
+    # A short stop timeout: the reload must still let the reply finish.
+    restart_with(stack, GOFANNON_WORKERS=2, GOFANNON_LLM_TIMEOUT=10, GOFANNON_STOP_TIMEOUT=1, **mock.base_urls())
+
+
+SYSTEM_OPENAI = "sk-system-openai-supervisor-3c9f1e"
+
+
+def test_a_streamed_reply_in_flight_survives_a_reload(stack):
+    mock = MockProvider(lifetime=60).start()
+    try:
+        llm_stack(stack, mock)
+        results = []
+        thread = streamed_chat(stack, mock, results)
+        stack.service.send_signal(signal.SIGHUP)
+        wait_until(lambda: "event=workers_replaced" in stack.service_log_text(), 5, "the new workers")
+        thread.join(15)
+    finally:
+        mock.stop()
+    check_whole_stream(results)
+    assert "worker_killed" not in stack.service_log_text()
+
+
+def test_a_streamed_reply_in_flight_finishes_before_a_graceful_stop(stack):
+    mock = MockProvider(lifetime=60).start()
+    try:
+        llm_stack(stack, mock)
+        restart_with(stack, GOFANNON_WORKERS=2, GOFANNON_LLM_TIMEOUT=10, **mock.base_urls())
+        results = []
+        thread = streamed_chat(stack, mock, results)
+        proc = stack.service
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(15)
+        stack.service = None
+        thread.join(15)
+    finally:
+        mock.stop()
+    check_whole_stream(results)
+    assert code == 0
+    assert "event=stop_timeout" not in stack.service_log_text()
