@@ -46,8 +46,12 @@ static size_t align_up(size_t n)
 static struct arena_chunk *arena_grow(struct arena *arena, size_t need)
 {
 	size_t size = need > ARENA_CHUNK_MIN ? need : ARENA_CHUNK_MIN;
-	struct arena_chunk *chunk = malloc(sizeof(*chunk) + size);
+	struct arena_chunk *chunk;
 
+	/* the header must not wrap the size around to a small block */
+	if (size > SIZE_MAX - sizeof(*chunk))
+		return NULL;
+	chunk = malloc(sizeof(*chunk) + size);
 	if (!chunk)
 		return NULL;
 	chunk->next = arena->head;

@@ -94,6 +94,7 @@ static void test_arena_overflow(void **state)
 	arena_init(&arena, SIZE_MAX);
 	assert_null(arena_alloc(&arena, SIZE_MAX));
 	assert_null(arena_alloc(&arena, SIZE_MAX - 1));
+	assert_null(arena_alloc(&arena, SIZE_MAX - 15));
 	assert_null(arena_strndup(&arena, "x", SIZE_MAX));
 	assert_int_equal(arena.used, 0);
 	arena_release(&arena);
