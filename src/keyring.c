@@ -190,6 +190,18 @@ static int write_all(int fd, const char *buf, size_t len)
 	return GK_OK;
 }
 
+/* Returns 1 when the file behind fd is empty or ends with a newline: a key
+ * appended to a hand-written file must start on a line of its own. */
+static int ends_with_newline(int fd)
+{
+	struct stat st;
+	char last;
+
+	if (fstat(fd, &st) != 0 || st.st_size == 0)
+		return 1;
+	return pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n';
+}
+
 int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len,
 		     char *err, size_t errlen)
 {
@@ -197,7 +209,8 @@ int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len
 	char b64[sodium_base64_ENCODED_LEN(MASTER_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 	char line[KID_MAX + sizeof(b64) + 200];
 	char kid[KID_MAX + 1];
-	int flags = append ? (O_WRONLY | O_APPEND) : (O_WRONLY | O_CREAT | O_EXCL);
+	int flags = append ? (O_RDWR | O_APPEND) : (O_WRONLY | O_CREAT | O_EXCL);
+	const char *prefix;
 	int fd, rc, len;
 
 	fd = open(path, flags | O_CLOEXEC, 0600);
@@ -208,9 +221,11 @@ int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len
 	make_kid(kid, sizeof(kid));
 	randombytes_buf(key, sizeof(key));
 	sodium_bin2base64(b64, sizeof(b64), key, sizeof(key), sodium_base64_VARIANT_ORIGINAL);
-	len = snprintf(line, sizeof(line), "%s%s:%s\n",
-		       append ? "" : "# gofannon-keys master keys: KID:BASE64, one per line; the last one seals.\n",
-		       kid, b64);
+	if (append)
+		prefix = ends_with_newline(fd) ? "" : "\n";
+	else
+		prefix = "# gofannon-keys master keys: KID:BASE64, one per line; the last one seals.\n";
+	len = snprintf(line, sizeof(line), "%s%s:%s\n", prefix, kid, b64);
 	rc = write_all(fd, line, (size_t)len);
 	if (rc == GK_OK && fsync(fd) != 0)
 		rc = GK_ERR;

@@ -381,6 +381,38 @@ static void test_keyring_generate_append(void **state)
 	unit_rmdir(dir);
 }
 
+/* A hand-written key file need not end with a newline; appending must not
+ * glue the new key onto its last line. */
+static void test_keyring_generate_append_no_final_newline(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	char err[PATH_MAX + 256] = "", kid[KID_MAX + 1];
+	const char text[] = "# written by hand\nk1:" KEY0;
+	struct keyring ring;
+
+	(void)state;
+	unit_mkdtemp(dir);
+	unit_path(path, dir, "master.key");
+	unit_write_file(path, text, strlen(text));
+	if (keyring_generate(path, 1, kid, sizeof(kid), err, sizeof(err)) != GK_OK)
+		fail_msg("%s", err);
+	if (keyring_load(&ring, path, err, sizeof(err)) != GK_OK)
+		fail_msg("%s", err);
+	assert_int_equal(ring.count, 2);
+	assert_non_null(keyring_find(&ring, "k1", 2));
+	assert_key0(keyring_find(&ring, "k1", 2)->key);
+	assert_string_equal(keyring_current(&ring)->kid, kid);
+	keyring_release(&ring);
+
+	/* appending to an empty file gives a file with just the new key */
+	unit_write_file(path, "", 0);
+	assert_int_equal(keyring_generate(path, 1, kid, sizeof(kid), err, sizeof(err)), GK_OK);
+	assert_int_equal(keyring_load(&ring, path, err, sizeof(err)), GK_OK);
+	assert_int_equal(ring.count, 1);
+	keyring_release(&ring);
+	unit_rmdir(dir);
+}
+
 /* As main() does before anything touches a key. */
 static int init_sodium(void **state)
 {
@@ -404,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_keyring_generate_bad_path),
 		cmocka_unit_test(test_keyring_generate_fresh),
 		cmocka_unit_test(test_keyring_generate_append),
+		cmocka_unit_test(test_keyring_generate_append_no_final_newline),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, init_sodium, NULL);
