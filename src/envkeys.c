@@ -69,6 +69,10 @@ static int apply_line(struct envkeys *keys, const char *line, size_t len, unsign
 		len--;
 	if (len == 0 || *line == '#')
 		return GK_OK;
+	/* a value is a C string from here on: a NUL would cut it short, down to
+	 * "" that still looked set */
+	if (memchr(line, '\0', len))
+		return fail(err, errlen, "line %u: contains a NUL byte", lineno);
 	if (len > 7 && memcmp(line, "export ", 7) == 0) {
 		line += 7;
 		len -= 7;

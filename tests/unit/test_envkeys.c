@@ -214,6 +214,37 @@ static void test_envkeys_malformed(void **state)
 	}
 }
 
+/* A NUL byte in a value line is refused: as a C string the value would be
+ * cut short, and "NAME=<NUL>..." would leave "" that looks like a key
+ * (found by fuzz_envkeys). */
+static void test_envkeys_nul_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct envkeys keys;
+	char err[PATH_MAX + 256] = "";
+	const char starts[] = A "=\0sk-rest\n";
+	const char inside[] = "# ok\n" A "=sk-a\0bc\n";
+	const char comment[] = "# a comment \0 with a NUL\n" A "=sk-a\n";
+
+	assert_int_equal(load(f, &keys, NULL, err, sizeof(err)), GK_OK);
+	assert_int_equal(envkeys_apply_text(&keys, starts, sizeof(starts) - 1, err, sizeof(err)),
+			 GK_ERR);
+	assert_non_null(strstr(err, "line 1"));
+	assert_null(envkeys_get(&keys, A));
+	assert_int_equal(envkeys_apply_text(&keys, inside, sizeof(inside) - 1, err, sizeof(err)),
+			 GK_ERR);
+	assert_non_null(strstr(err, "line 2"));
+	assert_int_equal(envkeys_apply_text(&keys, comment, sizeof(comment) - 1, err, sizeof(err)),
+			 GK_OK);
+	assert_string_equal(envkeys_get(&keys, A), "sk-a");
+	envkeys_release(&keys);
+
+	/* the same through a file */
+	unit_write_file(f->file, starts, sizeof(starts) - 1);
+	assert_int_equal(envkeys_load(&keys, &f->reg, f->file, err, sizeof(err)), GK_ERR);
+	assert_non_null(strstr(err, "NUL"));
+}
+
 /* envkeys_apply_text on its own: the same rules, without a file. */
 static void test_envkeys_apply_text(void **state)
 {
@@ -318,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_envkeys_empty_is_unset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envkeys_file_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envkeys_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_envkeys_nul_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envkeys_apply_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envkeys_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envkeys_file_size, setup, teardown),
