@@ -15,13 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                           \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, \
-				__LINE__, #cond);                                  \
-			abort();                                                   \
-		}                                                                  \
+#define FUZZ_CHECK(cond)                                                                                     \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, #cond);          \
+			abort();                                                                             \
+		}                                                                                            \
 	} while (0)
 
 /* A malloc'd copy of data[0..size) with nothing after it. */

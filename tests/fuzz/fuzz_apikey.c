@@ -11,26 +11,33 @@ static int ref_space(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
+/* Whether data[lo..hi), already trimmed, is a key the rules accept. */
+static int ref_accepts(const uint8_t *data, size_t lo, size_t hi)
+{
+	if (hi == lo || hi - lo > API_KEY_MAX)
+		return 0;
+	for (size_t i = lo; i < hi; i++)
+		if (data[i] < 0x21 || data[i] > 0x7e)
+			return 0;
+	for (size_t i = lo; i + 2 < hi; i++)
+		if (data[i] == '.' && data[i + 1] == '.' && data[i + 2] == '.')
+			return 0;
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *value = fuzz_copy(data, size);
 	const char *start = NULL, *why = NULL;
 	size_t trimmed = 0, lo = 0, hi = size;
-	int want = 1, rc;
+	int want, rc;
 
 	/* trim, then 1..4096 printable ASCII without spaces and without "..." */
 	while (lo < hi && ref_space(data[lo]))
 		lo++;
 	while (hi > lo && ref_space(data[hi - 1]))
 		hi--;
-	if (hi - lo < 1 || hi - lo > API_KEY_MAX)
-		want = 0;
-	for (size_t i = lo; want && i < hi; i++)
-		if (data[i] < 0x21 || data[i] > 0x7e)
-			want = 0;
-	for (size_t i = lo; want && i + 2 < hi; i++)
-		if (data[i] == '.' && data[i + 1] == '.' && data[i + 2] == '.')
-			want = 0;
+	want = ref_accepts(data, lo, hi);
 
 	rc = apikey_normalize(value, size, &start, &trimmed, &why);
 	if ((rc == GK_OK) != want) {

@@ -41,8 +41,8 @@ static void check_field(struct json_object *root, const char *name, const char *
 		const char *again = NULL;
 		size_t again_len = 0;
 
-		FUZZ_CHECK(body_get_string(root, name, alt, 0, &again, &again_len, why,
-					   sizeof(why)) == GK_OK);
+		FUZZ_CHECK(body_get_string(root, name, alt, 0, &again, &again_len, why, sizeof(why)) ==
+			   GK_OK);
 		FUZZ_CHECK(again == value && again_len == len);
 	}
 }
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body;
 
 	if (size > HTTP_BODY_MAX)
-		return 0;  /* the service answers 413 before parsing */
+		return 0; /* the service answers 413 before parsing */
 	body = fuzz_copy(data, size);
 	if (body_parse_object(body, size, &root, &why) == GK_OK) {
 		FUZZ_CHECK(root && json_object_is_type(root, json_type_object));

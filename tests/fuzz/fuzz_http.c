@@ -85,8 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t sl = strlen(scheme);
 
 			FUZZ_CHECK(f[4][0] != '\0');
-			FUZZ_CHECK(strncasecmp(f[2], scheme, sl) == 0 &&
-				   strncmp(f[2] + sl, "://", 3) == 0 &&
+			FUZZ_CHECK(strncasecmp(f[2], scheme, sl) == 0 && strncmp(f[2] + sl, "://", 3) == 0 &&
 				   strcasecmp(f[2] + sl + 3, f[4]) == 0);
 		}
 	}

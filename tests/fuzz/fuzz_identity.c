@@ -36,7 +36,7 @@ static int ref_utf8_valid(const unsigned char *s, size_t len)
 		} else {
 			return 0;
 		}
-		if (i + n >= len)  /* the sequence is cut short */
+		if (i + n >= len) /* the sequence is cut short */
 			return 0;
 		if (s[i + 1] < lo || s[i + 1] > hi)
 			return 0;

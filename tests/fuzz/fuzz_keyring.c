@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text;
 
 	if (size > 8192)
-		return 0;  /* keyring_load refuses larger files */
+		return 0; /* keyring_load refuses larger files */
 	text = fuzz_copy(data, size);
 	err[0] = '\0';
 	if (keyring_parse(&ring, text, size, err, sizeof(err)) == GK_OK) {

@@ -11,9 +11,8 @@
 #include "status.h"
 
 /* The keys the seed corpus was sealed with (tests/fuzz/corpus/open_value). */
-static const char ring_text[] =
-	"k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-	"k2:qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=\n";
+static const char ring_text[] = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+				"k2:qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=\n";
 
 static struct keyring ring;
 
@@ -52,9 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(open_value(&ring, "bob", "openai", stored, size, &out) == OPEN_FAILED);
 		FUZZ_CHECK(open_value(&ring, "alice", "anthropic", stored, size, &out) == OPEN_FAILED);
 		break;
-	case OPEN_UNKNOWN_KID:
-		FUZZ_CHECK(has_kid && !keyring_find(&ring, kid, kid_len));
-		break;
+	case OPEN_UNKNOWN_KID: FUZZ_CHECK(has_kid && !keyring_find(&ring, kid, kid_len)); break;
 	case OPEN_FAILED:
 		FUZZ_CHECK(has_kid);
 		/* fall through */
@@ -64,22 +61,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(out.value); i++)
 			FUZZ_CHECK(out.value[i] == 0);
 		break;
-	default:
-		FUZZ_CHECK(!"unknown open_result");
+	default: FUZZ_CHECK(!"unknown open_result");
 	}
 	FUZZ_CHECK(*open_result_detail(rc) || rc == OPEN_OK);
 
 	/* the same bytes as a plaintext: seal, then open back */
 	if (size <= API_KEY_MAX) {
-		FUZZ_CHECK(seal_value(&ring, "alice", "openai", stored, size, sealed,
-				      sizeof(sealed)) == GK_OK);
+		FUZZ_CHECK(seal_value(&ring, "alice", "openai", stored, size, sealed, sizeof(sealed)) ==
+			   GK_OK);
 		FUZZ_CHECK(strncmp(sealed, "v1.k2.", 6) == 0);
-		FUZZ_CHECK(open_value(&ring, "alice", "openai", sealed, strlen(sealed), &out) ==
-			   OPEN_OK);
+		FUZZ_CHECK(open_value(&ring, "alice", "openai", sealed, strlen(sealed), &out) == OPEN_OK);
 		FUZZ_CHECK(out.len == size && memcmp(out.value, stored, size) == 0);
 	} else {
-		FUZZ_CHECK(seal_value(&ring, "alice", "openai", stored, size, sealed,
-				      sizeof(sealed)) == GK_ERR);
+		FUZZ_CHECK(seal_value(&ring, "alice", "openai", stored, size, sealed, sizeof(sealed)) ==
+			   GK_ERR);
 	}
 	secret_wipe(&out);
 	free(stored);

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct provider *p = &reg.providers[i];
 
 			FUZZ_CHECK(valid_id(p->id));
-			FUZZ_CHECK(registry_find(&reg, p->id) == p);  /* ids are unique */
+			FUZZ_CHECK(registry_find(&reg, p->id) == p); /* ids are unique */
 			FUZZ_CHECK(p->name && p->name[0] && p->description);
 			FUZZ_CHECK(strncmp(p->base_url, "https://", 8) == 0 ||
 				   strncmp(p->base_url, "http://", 7) == 0);

@@ -5,7 +5,13 @@
 #include "secret.h"
 #include "status.h"
 
-enum why_kind { OK, EMPTY, TOO_LONG, NOT_PRINTABLE, MASKED };
+enum why_kind {
+	OK,
+	EMPTY,
+	TOO_LONG,
+	NOT_PRINTABLE,
+	MASKED
+};
 
 static const char *const why_words[] = {
 	[EMPTY] = "empty",
@@ -18,7 +24,7 @@ static const char *const why_words[] = {
  * out. want is the key left after trimming when the case is OK. */
 struct key_case {
 	const char *value;
-	size_t len;  /* 0: strlen(value) */
+	size_t len; /* 0: strlen(value) */
 	enum why_kind expect;
 	const char *want;
 };
@@ -35,7 +41,7 @@ static const struct key_case key_cases[] = {
 	{ "\v\fsk-abc\f\v", 0, OK, "sk-abc" },
 	{ " \t \n sk-abc \n \t ", 0, OK, "sk-abc" },
 	{ "sk-proj-AbC_123-xyz", 0, OK, "sk-proj-AbC_123-xyz" },
-	{ "sk-..x", 0, OK, "sk-..x" },  /* two dots are not a mask */
+	{ "sk-..x", 0, OK, "sk-..x" }, /* two dots are not a mask */
 	{ "a.b.c.d", 0, OK, "a.b.c.d" },
 	{ "!\"#$%&'()*+,-./0123456789:;<=>?@[\\]^_`{|}~", 0, OK,
 	  "!\"#$%&'()*+,-./0123456789:;<=>?@[\\]^_`{|}~" },
@@ -48,18 +54,22 @@ static const struct key_case key_cases[] = {
 	{ "sk\tabc", 0, NOT_PRINTABLE, NULL },
 	{ "sk\nabc", 0, NOT_PRINTABLE, NULL },
 	{ "sk\rabc", 0, NOT_PRINTABLE, NULL },
-	{ "sk\x01" "abc", 0, NOT_PRINTABLE, NULL },
+	{ "sk\x01"
+	  "abc",
+	  0, NOT_PRINTABLE, NULL },
 	{ "sk\x1f", 0, NOT_PRINTABLE, NULL },
 	{ "sk\x7f", 0, NOT_PRINTABLE, NULL },
 	{ "\x7f", 0, NOT_PRINTABLE, NULL },
-	{ "sk\0abc", 6, NOT_PRINTABLE, NULL },  /* NUL inside, e.g. from "\u0000" */
+	{ "sk\0abc", 6, NOT_PRINTABLE, NULL },	/* NUL inside, e.g. from "\u0000" */
 	{ "sk-abc\0", 7, NOT_PRINTABLE, NULL }, /* NUL is not trimmed away */
 	/* non-ASCII */
 	{ "sk-\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2", 0, NOT_PRINTABLE, NULL }, /* U+2022 bullets */
 	{ "\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2", 0, NOT_PRINTABLE, NULL },
 	{ "sk-caf\xc3\xa9", 0, NOT_PRINTABLE, NULL },
 	{ "\xc2\xa0sk-abc\xc2\xa0", 0, NOT_PRINTABLE, NULL }, /* NBSP is not trimmed */
-	{ "sk-\xe3\x80\x80" "abc", 0, NOT_PRINTABLE, NULL },  /* ideographic space */
+	{ "sk-\xe3\x80\x80"
+	  "abc",
+	  0, NOT_PRINTABLE, NULL }, /* ideographic space */
 	{ "sk-\xff", 0, NOT_PRINTABLE, NULL },
 	{ "sk-\x80", 0, NOT_PRINTABLE, NULL },
 	/* a mask pasted back */

@@ -42,15 +42,15 @@ static void test_arena_accounting(void **state)
 	assert_int_equal(arena.cap, 1024);
 	assert_null(arena.head);
 	a = arena_alloc(&arena, 1);
-	assert_int_equal(arena.used, 16);  /* alignment counts against the cap */
-	b = arena_alloc(&arena, 0);        /* zero bytes still gives a distinct pointer */
+	assert_int_equal(arena.used, 16); /* alignment counts against the cap */
+	b = arena_alloc(&arena, 0);	  /* zero bytes still gives a distinct pointer */
 	assert_non_null(b);
 	assert_ptr_not_equal(a, b);
 	assert_int_equal(arena.used, 32);
 	arena_release(&arena);
 	assert_int_equal(arena.used, 0);
 	assert_null(arena.head);
-	assert_int_equal(arena.cap, 1024);  /* reusable with the same cap */
+	assert_int_equal(arena.cap, 1024); /* reusable with the same cap */
 }
 
 /* The cap is a hard limit, exact to the byte. */
@@ -65,7 +65,7 @@ static void test_arena_cap(void **state)
 	assert_int_equal(arena.used, 64);
 	assert_null(arena_alloc(&arena, 1));
 	assert_null(arena_alloc(&arena, 0));
-	assert_int_equal(arena.used, 64);  /* a refusal costs nothing */
+	assert_int_equal(arena.used, 64); /* a refusal costs nothing */
 	arena_release(&arena);
 
 	arena_init(&arena, 64);
@@ -80,8 +80,8 @@ static void test_arena_cap(void **state)
 
 	/* a cap that is not a multiple of the alignment */
 	arena_init(&arena, 40);
-	assert_non_null(arena_alloc(&arena, 20));  /* 32 */
-	assert_null(arena_alloc(&arena, 8));       /* would be 48 */
+	assert_non_null(arena_alloc(&arena, 20)); /* 32 */
+	assert_null(arena_alloc(&arena, 8));	  /* would be 48 */
 	arena_release(&arena);
 }
 
@@ -110,7 +110,7 @@ static void test_arena_chunks(void **state)
 	arena_init(&arena, 1 << 20);
 	big = arena_alloc(&arena, 100000);
 	assert_non_null(big);
-	memset(big, 0xab, 100000);  /* the whole block is usable (ASan watches) */
+	memset(big, 0xab, 100000); /* the whole block is usable (ASan watches) */
 	for (size_t i = 0; i < ARRAY_SIZE(small); i++) {
 		small[i] = arena_alloc(&arena, 24);
 		assert_non_null(small[i]);
@@ -123,7 +123,7 @@ static void test_arena_chunks(void **state)
 	/* the arena works again after a release */
 	assert_non_null(arena_alloc(&arena, 10));
 	arena_release(&arena);
-	arena_release(&arena);  /* twice is harmless */
+	arena_release(&arena); /* twice is harmless */
 }
 
 static void test_arena_strings(void **state)
@@ -136,7 +136,7 @@ static void test_arena_strings(void **state)
 	arena_init(&arena, 4096);
 	s = arena_strndup(&arena, "abcdef", 3);
 	assert_string_equal(s, "abc");
-	s = arena_strndup(&arena, src, sizeof(src) - 1);  /* copies len bytes, NUL and all */
+	s = arena_strndup(&arena, src, sizeof(src) - 1); /* copies len bytes, NUL and all */
 	assert_memory_equal(s, src, sizeof(src));
 	s = arena_strndup(&arena, "", 0);
 	assert_string_equal(s, "");
@@ -145,8 +145,8 @@ static void test_arena_strings(void **state)
 	arena_release(&arena);
 
 	arena_init(&arena, 32);
-	assert_non_null(arena_strdup(&arena, "0123456789abcde"));  /* 16 bytes */
-	assert_null(arena_strdup(&arena, "0123456789abcdef0"));  /* 18 > 16 left */
+	assert_non_null(arena_strdup(&arena, "0123456789abcde")); /* 16 bytes */
+	assert_null(arena_strdup(&arena, "0123456789abcdef0"));	  /* 18 > 16 left */
 	arena_release(&arena);
 }
 

@@ -7,11 +7,16 @@
 #include "body.h"
 #include "status.h"
 
-enum { OBJECT, NOT_JSON, NOT_OBJECT, REFUSED /* either sentence */ };
+enum {
+	OBJECT,
+	NOT_JSON,
+	NOT_OBJECT,
+	REFUSED /* either sentence */
+};
 
 struct parse_case {
 	const char *body;
-	size_t len;  /* 0: strlen(body) */
+	size_t len; /* 0: strlen(body) */
 	int expect;
 };
 
@@ -19,11 +24,11 @@ static const struct parse_case parse_cases[] = {
 	{ "{}", 0, OBJECT },
 	{ "{\"provider\":\"openai\",\"apiKey\":\"sk-abc\"}", 0, OBJECT },
 	{ "  \t\r\n{}", 0, OBJECT },
-	{ "{}\n", 0, OBJECT },  /* curl -d @file keeps the newline */
+	{ "{}\n", 0, OBJECT }, /* curl -d @file keeps the newline */
 	{ "{}\r\n  \t", 0, OBJECT },
 	{ "{ \"a\" : [ 1, 2.5, -3e2, true, false, null, {\"b\":\"\\u2022\"} ] }", 0, OBJECT },
 	{ "{\"a\":\"\\u0000\"}", 0, OBJECT },
-	{ "{\"a\":\"\xe2\x80\xa2\"}", 0, OBJECT },  /* UTF-8 in a string */
+	{ "{\"a\":\"\xe2\x80\xa2\"}", 0, OBJECT }, /* UTF-8 in a string */
 	/* not JSON (json-c's strict mode still lets single-quoted names, NaN,
 	 * Infinity and raw control characters in strings through: see the report) */
 	{ "{\"a\":'x'}", 0, NOT_JSON },
@@ -33,19 +38,19 @@ static const struct parse_case parse_cases[] = {
 	{ "}", 0, NOT_JSON },
 	{ "{\"a\":}", 0, NOT_JSON },
 	{ "{\"a\"}", 0, NOT_JSON },
-	{ "{\"a\":1,}", 0, NOT_JSON },      /* trailing comma */
+	{ "{\"a\":1,}", 0, NOT_JSON }, /* trailing comma */
 	{ "{,}", 0, NOT_JSON },
-	{ "{a:1}", 0, NOT_JSON },           /* bare key */
+	{ "{a:1}", 0, NOT_JSON }, /* bare key */
 	{ "{\"a\":01}", 0, NOT_JSON },
-	{ "{\"a\":\"\\x41\"}", 0, NOT_JSON },   /* not a JSON escape */
-	{ "{\"a\":1} x", 0, NOT_JSON },      /* trailing garbage */
+	{ "{\"a\":\"\\x41\"}", 0, NOT_JSON }, /* not a JSON escape */
+	{ "{\"a\":1} x", 0, NOT_JSON },	      /* trailing garbage */
 	{ "{}{}", 0, NOT_JSON },
 	{ "{} {}", 0, NOT_JSON },
 	{ "{}]", 0, NOT_JSON },
-	{ "{}\0", 3, NOT_JSON },             /* a NUL after the object */
-	{ "{\"a\":\"\xff\"}", 0, NOT_JSON },  /* invalid UTF-8 */
-	{ "{\"a\":\"\xe2\x80\"}", 0, NOT_JSON },  /* truncated UTF-8 */
-	{ "\xef\xbb\xbf{}", 0, NOT_JSON },   /* a byte order mark is not JSON */
+	{ "{}\0", 3, NOT_JSON },		 /* a NUL after the object */
+	{ "{\"a\":\"\xff\"}", 0, NOT_JSON },	 /* invalid UTF-8 */
+	{ "{\"a\":\"\xe2\x80\"}", 0, NOT_JSON }, /* truncated UTF-8 */
+	{ "\xef\xbb\xbf{}", 0, NOT_JSON },	 /* a byte order mark is not JSON */
 	{ "{/*c*/}", 0, NOT_JSON },
 	{ "provider=openai&apiKey=sk", 0, NOT_JSON },
 	/* JSON, but not an object */
@@ -53,10 +58,10 @@ static const struct parse_case parse_cases[] = {
 	{ "[{\"provider\":\"openai\"}]", 0, NOT_OBJECT },
 	{ "\"openai\"", 0, NOT_OBJECT },
 	{ "42 ", 0, NOT_OBJECT },
-	{ "42", 0, REFUSED },  /* json-c cannot tell that a bare number has ended */
+	{ "42", 0, REFUSED }, /* json-c cannot tell that a bare number has ended */
 	{ "true ", 0, NOT_OBJECT },
 	{ "true", 0, REFUSED },
-	{ "null", 0, REFUSED },  /* json-c parses null as a NULL object */
+	{ "null", 0, REFUSED }, /* json-c parses null as a NULL object */
 	{ "null ", 0, REFUSED },
 };
 
@@ -83,7 +88,8 @@ static void test_body_parse_table(void **state)
 				fail_msg("case %zu '%s': accepted", i, c->body);
 			assert_null(root);
 			assert_non_null(why);
-			if (c->expect != REFUSED && strstr(why, c->expect == NOT_JSON ? "valid JSON" : "JSON object") == NULL)
+			if (c->expect != REFUSED &&
+			    strstr(why, c->expect == NOT_JSON ? "valid JSON" : "JSON object") == NULL)
 				fail_msg("case %zu '%s': why '%s'", i, c->body, why);
 			break;
 		}
@@ -151,11 +157,11 @@ static void test_body_depth_limit_objects(void **state)
 	char buf[BODY_DEPTH_MAX * 8 + 16];
 	struct json_object *root;
 	const char *why;
-	size_t n;
 
 	(void)state;
 	for (int depth = BODY_DEPTH_MAX; depth <= BODY_DEPTH_MAX + 1; depth++) {
-		n = 0;
+		size_t n = 0;
+
 		for (int i = 0; i < depth - 1; i++)
 			n += (size_t)sprintf(buf + n, "{\"a\":");
 		n += (size_t)sprintf(buf + n, "{}");
@@ -175,8 +181,8 @@ struct field_case {
 	const char *name, *alt;
 	int required;
 	int rc;
-	const char *value;  /* GK_OK: want (NULL: absent) */
-	const char *why;    /* GK_ERR: the whole sentence */
+	const char *value; /* GK_OK: want (NULL: absent) */
+	const char *why;   /* GK_ERR: the whole sentence */
 };
 
 static const struct field_case field_cases[] = {
@@ -194,7 +200,7 @@ static const struct field_case field_cases[] = {
 	{ "{\"provider\":{\"id\":\"openai\"}}", "provider", NULL, 1, GK_ERR, NULL,
 	  "Field 'provider' must be a string" },
 	{ "{\"Provider\":\"openai\"}", "provider", NULL, 1, GK_ERR, NULL,
-	  "Field 'provider' is required" },  /* names are case-sensitive */
+	  "Field 'provider' is required" }, /* names are case-sensitive */
 	{ "{\"nested\":{\"provider\":\"openai\"}}", "provider", NULL, 1, GK_ERR, NULL,
 	  "Field 'provider' is required" },
 	/* apiKey, with api_key as a synonym (Gofannon's front end) */
@@ -205,7 +211,7 @@ static const struct field_case field_cases[] = {
 	{ "{}", "apiKey", "api_key", 1, GK_ERR, NULL, "Field 'apiKey' is required" },
 	{ "{\"api_key\":null}", "apiKey", "api_key", 1, GK_ERR, NULL, "Field 'apiKey' is required" },
 	{ "{\"api_key\":42}", "apiKey", "api_key", 1, GK_ERR, NULL,
-	  "Field 'api_key' must be a string" },  /* names the field actually sent */
+	  "Field 'api_key' must be a string" }, /* names the field actually sent */
 	{ "{\"apiKey\":42,\"api_key\":\"sk-b\"}", "apiKey", "api_key", 1, GK_ERR, NULL,
 	  "Field 'apiKey' must be a string" },
 	{ "{\"apikey\":\"sk\"}", "apiKey", "api_key", 1, GK_ERR, NULL, "Field 'apiKey' is required" },
@@ -258,8 +264,7 @@ static void test_body_string_with_nul(void **state)
 
 	(void)state;
 	assert_int_equal(body_parse_object(body, strlen(body), &root, &parse_why), GK_OK);
-	assert_int_equal(body_get_string(root, "apiKey", NULL, 1, &value, &len, why, sizeof(why)),
-			 GK_OK);
+	assert_int_equal(body_get_string(root, "apiKey", NULL, 1, &value, &len, why, sizeof(why)), GK_OK);
 	assert_int_equal(len, 6);
 	assert_memory_equal(value, "sk\0abc", 6);
 	body_free(root);
@@ -325,8 +330,7 @@ static void test_body_large(void **state)
 	n += keylen;
 	n += (size_t)sprintf(body + n, "\"}");
 	assert_int_equal(body_parse_object(body, n, &root, &parse_why), GK_OK);
-	assert_int_equal(body_get_string(root, "apiKey", NULL, 1, &value, &len, why, sizeof(why)),
-			 GK_OK);
+	assert_int_equal(body_get_string(root, "apiKey", NULL, 1, &value, &len, why, sizeof(why)), GK_OK);
 	assert_int_equal(len, keylen);
 	body_free(root);
 	free(body);
@@ -335,14 +339,10 @@ static void test_body_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_body_parse_table),
-		cmocka_unit_test(test_body_parse_respects_len),
-		cmocka_unit_test(test_body_depth_limit),
-		cmocka_unit_test(test_body_depth_limit_objects),
-		cmocka_unit_test(test_body_field_table),
-		cmocka_unit_test(test_body_string_with_nul),
-		cmocka_unit_test(test_body_why_truncated),
-		cmocka_unit_test(test_body_free_wipes_strings),
+		cmocka_unit_test(test_body_parse_table),   cmocka_unit_test(test_body_parse_respects_len),
+		cmocka_unit_test(test_body_depth_limit),   cmocka_unit_test(test_body_depth_limit_objects),
+		cmocka_unit_test(test_body_field_table),   cmocka_unit_test(test_body_string_with_nul),
+		cmocka_unit_test(test_body_why_truncated), cmocka_unit_test(test_body_free_wipes_strings),
 		cmocka_unit_test(test_body_large),
 	};
 

@@ -33,8 +33,8 @@ static int setup(void **state)
 	char err[256];
 
 	assert_non_null(f);
-	assert_int_equal(registry_parse(&f->reg, registry_json, strlen(registry_json), err,
-					sizeof(err)), GK_OK);
+	assert_int_equal(registry_parse(&f->reg, registry_json, strlen(registry_json), err, sizeof(err)),
+			 GK_OK);
 	unit_mkdtemp(f->dir);
 	unit_path(f->file, f->dir, "env");
 	unsetenv(A);
@@ -77,7 +77,7 @@ static void test_envkeys_process_env(void **state)
 	assert_null(envkeys_get(&keys, B));
 	assert_null(envkeys_get(&keys, "GKTEST_UNRELATED"));
 	assert_null(envkeys_get(&keys, NULL));
-	assert_null(envkeys_get(&keys, "gktest_a_key"));  /* names are case-sensitive */
+	assert_null(envkeys_get(&keys, "gktest_a_key")); /* names are case-sensitive */
 	/* one entry per distinct variable: d shares a's */
 	assert_int_equal(keys.count, 2);
 	envkeys_release(&keys);
@@ -100,9 +100,9 @@ static void test_envkeys_empty_is_unset(void **state)
 
 /* A case is data: the environment, the file, what each key must be. */
 struct file_case {
-	const char *env_a, *env_b;  /* NULL: unset */
+	const char *env_a, *env_b; /* NULL: unset */
 	const char *file;
-	const char *want_a, *want_b;  /* NULL: no key */
+	const char *want_a, *want_b; /* NULL: no key */
 };
 
 static const struct file_case file_cases[] = {
@@ -184,10 +184,8 @@ struct malformed_case {
 };
 
 static const struct malformed_case malformed_cases[] = {
-	{ "garbage\n", 1 },
-	{ A "=ok\n\n# c\nsk-SECRETVALUE\n", 4 },
-	{ "=value\n", 1 },
-	{ "export\n", 1 },
+	{ "garbage\n", 1 },	    { A "=ok\n\n# c\nsk-SECRETVALUE\n", 4 },
+	{ "=value\n", 1 },	    { "export\n", 1 },
 	{ A "=ok\r\n  =x\r\n", 2 },
 };
 
@@ -208,9 +206,9 @@ static void test_envkeys_malformed(void **state)
 		snprintf(want, sizeof(want), "line %u:", c->line);
 		if (!strstr(err, want) || !strstr(err, "NAME=value"))
 			fail_msg("case %zu: '%s' does not say '%s'", i, err, want);
-		assert_non_null(strstr(err, f->file));  /* the file is named */
+		assert_non_null(strstr(err, f->file)); /* the file is named */
 		assert_null(strstr(err, "SECRET"));
-		assert_null(keys.items);  /* released on error */
+		assert_null(keys.items); /* released on error */
 	}
 }
 
@@ -227,15 +225,12 @@ static void test_envkeys_nul_byte(void **state)
 	const char comment[] = "# a comment \0 with a NUL\n" A "=sk-a\n";
 
 	assert_int_equal(load(f, &keys, NULL, err, sizeof(err)), GK_OK);
-	assert_int_equal(envkeys_apply_text(&keys, starts, sizeof(starts) - 1, err, sizeof(err)),
-			 GK_ERR);
+	assert_int_equal(envkeys_apply_text(&keys, starts, sizeof(starts) - 1, err, sizeof(err)), GK_ERR);
 	assert_non_null(strstr(err, "line 1"));
 	assert_null(envkeys_get(&keys, A));
-	assert_int_equal(envkeys_apply_text(&keys, inside, sizeof(inside) - 1, err, sizeof(err)),
-			 GK_ERR);
+	assert_int_equal(envkeys_apply_text(&keys, inside, sizeof(inside) - 1, err, sizeof(err)), GK_ERR);
 	assert_non_null(strstr(err, "line 2"));
-	assert_int_equal(envkeys_apply_text(&keys, comment, sizeof(comment) - 1, err, sizeof(err)),
-			 GK_OK);
+	assert_int_equal(envkeys_apply_text(&keys, comment, sizeof(comment) - 1, err, sizeof(err)), GK_OK);
 	assert_string_equal(envkeys_get(&keys, A), "sk-a");
 	envkeys_release(&keys);
 

@@ -73,11 +73,11 @@ static const struct cl_case cl_cases[] = {
 	{ "65536", GK_OK, 65536 },
 	{ "65537", GK_OK, 65537 },
 	{ "00012", GK_OK, 12 },
-	{ "4294967296", GK_OK, 4294967296ULL },  /* no 32-bit truncation */
+	{ "4294967296", GK_OK, 4294967296ULL }, /* no 32-bit truncation */
 	{ "1844674407370955161", GK_OK, 1844674407370955161ULL },
-	{ "18446744073709551616", GK_ERR, 0 },   /* 2^64 */
-	{ "18446744073709551617", GK_ERR, 0 },   /* would wrap to 1 */
-	{ "36893488147419103232", GK_ERR, 0 },   /* 2^65: would wrap to 0 */
+	{ "18446744073709551616", GK_ERR, 0 }, /* 2^64 */
+	{ "18446744073709551617", GK_ERR, 0 }, /* would wrap to 1 */
+	{ "36893488147419103232", GK_ERR, 0 }, /* 2^65: would wrap to 0 */
 	{ "99999999999999999999999999999999", GK_ERR, 0 },
 	{ "-1", GK_ERR, 0 },
 	{ "+1", GK_ERR, 0 },
@@ -90,7 +90,7 @@ static const struct cl_case cl_cases[] = {
 	{ "1.0", GK_ERR, 0 },
 	{ "1e3", GK_ERR, 0 },
 	{ "1,000", GK_ERR, 0 },
-	{ "\xd9\xa1", GK_ERR, 0 },  /* ARABIC-INDIC DIGIT ONE */
+	{ "\xd9\xa1", GK_ERR, 0 }, /* ARABIC-INDIC DIGIT ONE */
 };
 
 static void test_http_content_length(void **state)
@@ -102,11 +102,11 @@ static void test_http_content_length(void **state)
 		int rc = http_parse_content_length(c->value, &out);
 
 		if (rc != c->rc)
-			fail_msg("case %zu '%s': rc %d, want %d", i, c->value ? c->value : "(null)",
-				 rc, c->rc);
+			fail_msg("case %zu '%s': rc %d, want %d", i, c->value ? c->value : "(null)", rc,
+				 c->rc);
 		if (rc == GK_OK && out != c->want)
-			fail_msg("case %zu '%s': %zu, want %zu", i, c->value ? c->value : "(null)",
-				 out, c->want);
+			fail_msg("case %zu '%s': %zu, want %zu", i, c->value ? c->value : "(null)", out,
+				 c->want);
 	}
 }
 
@@ -125,10 +125,10 @@ static const struct origin_case origin_cases[] = {
 	{ "http://example.com", "http", "example.com", NULL, 1 },
 	{ "http://example.com", "http", "example.com", "", 1 },
 	{ "https://example.com", "https", "example.com", NULL, 1 },
-	{ "http://example.com", NULL, "example.com", NULL, 1 },  /* scheme defaults to http */
+	{ "http://example.com", NULL, "example.com", NULL, 1 }, /* scheme defaults to http */
 	{ "http://example.com", "", "example.com", NULL, 1 },
 	{ "https://example.com", NULL, "example.com", NULL, 0 },
-	{ "http://EXAMPLE.com", "http", "example.com", NULL, 1 },  /* host names ignore case */
+	{ "http://EXAMPLE.com", "http", "example.com", NULL, 1 }, /* host names ignore case */
 	{ "HTTP://example.com", "http", "example.com", NULL, 1 },
 	{ "http://127.0.0.1:8080", "http", "127.0.0.1:8080", NULL, 1 },
 	{ "https://example.com", "http", "example.com", NULL, 0 },
@@ -222,7 +222,7 @@ static void test_http_fail_and_ok(void **state)
 	http_response_release(&resp);
 	assert_null(resp.body);
 	assert_int_equal(resp.status, 500);
-	http_response_release(&resp);  /* twice is harmless */
+	http_response_release(&resp); /* twice is harmless */
 }
 
 static void test_http_failf(void **state)
@@ -256,11 +256,19 @@ static void test_http_reason(void **state)
 		int status;
 		const char *reason;
 	} reasons[] = {
-		{ 200, "OK" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
-		{ 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
-		{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-		{ 422, "Unprocessable Content" }, { 500, "Internal Server Error" },
-		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+		{ 200, "OK" },
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 413, "Content Too Large" },
+		{ 415, "Unsupported Media Type" },
+		{ 422, "Unprocessable Content" },
+		{ 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
 	};
 
 	(void)state;
@@ -275,8 +283,8 @@ static void test_http_reason(void **state)
 struct body_length_case {
 	const char *content_length;
 	int rc;
-	size_t len;  /* GK_OK */
-	int status;  /* GK_ERR: 413 or 400; 0 accepts either */
+	size_t len; /* GK_OK */
+	int status; /* GK_ERR: 413 or 400; 0 accepts either */
 };
 
 static const struct body_length_case body_length_cases[] = {
@@ -284,7 +292,7 @@ static const struct body_length_case body_length_cases[] = {
 	{ "", GK_OK, 0, 0 },
 	{ "0", GK_OK, 0, 0 },
 	{ "42", GK_OK, 42, 0 },
-	{ "65536", GK_OK, 65536, 0 },  /* exactly 64 KiB */
+	{ "65536", GK_OK, 65536, 0 }, /* exactly 64 KiB */
 	{ "65537", GK_ERR, 0, 413 },
 	{ "1048576", GK_ERR, 0, 413 },
 	{ "4294967296", GK_ERR, 0, 413 },
@@ -313,8 +321,7 @@ static void test_http_body_length(void **state)
 			assert_int_equal(len, c->len);
 			assert_null(resp.body);
 		} else {
-			if (c->status ? resp.status != c->status
-				      : resp.status != 400 && resp.status != 413)
+			if (c->status ? resp.status != c->status : resp.status != 400 && resp.status != 413)
 				fail_msg("case %zu '%s': status %d", i, c->content_length, resp.status);
 			assert_true(strlen(detail_of(&resp)) > 0);
 		}
@@ -375,7 +382,7 @@ static void test_http_read_body(void **state)
 	arena_init(&arena, HTTP_BODY_MAX * 2);
 	assert_int_equal(read_body(&arena, &r, r.len, &body, &status), GK_OK);
 	assert_string_equal(body, data);
-	assert_true(arena.used > r.len);  /* the body lives in the request arena */
+	assert_true(arena.used > r.len); /* the body lives in the request arena */
 
 	/* one byte at a time */
 	r = (struct reader){ .data = data, .len = sizeof(data) - 1, .chunk = 1 };

@@ -4,16 +4,22 @@
 
 #include "identity.h"
 
-enum { OK = IDENTITY_OK, MISSING = IDENTITY_MISSING, INVALID = IDENTITY_INVALID };
+enum {
+	OK = IDENTITY_OK,
+	MISSING = IDENTITY_MISSING,
+	INVALID = IDENTITY_INVALID
+};
 
 struct id_case {
 	const char *user;
 	int expect;
-	const char *why;  /* a word the sentence must contain, for INVALID */
+	const char *why; /* a word the sentence must contain, for INVALID */
 };
 
+/* clang-format off */
 #define BAD_UTF8(s) { s, INVALID, "UTF-8" }
 #define CONTROL(s) { s, INVALID, "control" }
+/* clang-format on */
 
 static const struct id_case id_cases[] = {
 	{ NULL, MISSING, NULL },
@@ -21,19 +27,19 @@ static const struct id_case id_cases[] = {
 	{ "alice", OK, NULL },
 	{ "a", OK, NULL },
 	{ "alice@example.com", OK, NULL },
-	{ "CN=Alice Smith,O=Example", OK, NULL },  /* spaces are not control characters */
-	{ "Zo\xc3\xab", OK, NULL },                /* U+00EB */
-	{ "\xe7\x94\xa8\xe6\x88\xb7", OK, NULL },  /* two CJK characters */
-	{ "\xf0\x9f\x98\x80", OK, NULL },          /* U+1F600, 4 bytes */
-	{ "\xc2\xa0", OK, NULL },                  /* U+00A0, the first after C1 */
-	{ "\xc2\xa9", OK, NULL },                  /* U+00A9 */
-	{ "\xc2\x7f", INVALID, NULL },             /* lead byte without continuation */
-	{ "\xed\x9f\xbf", OK, NULL },              /* U+D7FF, just below the surrogates */
-	{ "\xee\x80\x80", OK, NULL },              /* U+E000, just above them */
-	{ "\xef\xbf\xbd", OK, NULL },              /* U+FFFD */
-	{ "\xf4\x8f\xbf\xbf", OK, NULL },          /* U+10FFFF, the last code point */
-	{ "\xe0\xa0\x80", OK, NULL },              /* U+0800, the shortest 3-byte form */
-	{ "\xf0\x90\x80\x80", OK, NULL },          /* U+10000, the shortest 4-byte form */
+	{ "CN=Alice Smith,O=Example", OK, NULL }, /* spaces are not control characters */
+	{ "Zo\xc3\xab", OK, NULL },		  /* U+00EB */
+	{ "\xe7\x94\xa8\xe6\x88\xb7", OK, NULL }, /* two CJK characters */
+	{ "\xf0\x9f\x98\x80", OK, NULL },	  /* U+1F600, 4 bytes */
+	{ "\xc2\xa0", OK, NULL },		  /* U+00A0, the first after C1 */
+	{ "\xc2\xa9", OK, NULL },		  /* U+00A9 */
+	{ "\xc2\x7f", INVALID, NULL },		  /* lead byte without continuation */
+	{ "\xed\x9f\xbf", OK, NULL },		  /* U+D7FF, just below the surrogates */
+	{ "\xee\x80\x80", OK, NULL },		  /* U+E000, just above them */
+	{ "\xef\xbf\xbd", OK, NULL },		  /* U+FFFD */
+	{ "\xf4\x8f\xbf\xbf", OK, NULL },	  /* U+10FFFF, the last code point */
+	{ "\xe0\xa0\x80", OK, NULL },		  /* U+0800, the shortest 3-byte form */
+	{ "\xf0\x90\x80\x80", OK, NULL },	  /* U+10000, the shortest 4-byte form */
 	/* stray and impossible bytes */
 	BAD_UTF8("\x80"),
 	BAD_UTF8("a\xbf"),
@@ -43,19 +49,19 @@ static const struct id_case id_cases[] = {
 	BAD_UTF8("\xf8\x88\x80\x80\x80"),
 	BAD_UTF8("\xfc\x84\x80\x80\x80\x80"),
 	/* overlong forms */
-	BAD_UTF8("\xc0\xaf"),          /* '/' in 2 bytes */
-	BAD_UTF8("\xc0\x80"),          /* NUL in 2 bytes */
+	BAD_UTF8("\xc0\xaf"), /* '/' in 2 bytes */
+	BAD_UTF8("\xc0\x80"), /* NUL in 2 bytes */
 	BAD_UTF8("\xc1\xbf"),
-	BAD_UTF8("\xe0\x80\xaf"),      /* '/' in 3 bytes */
-	BAD_UTF8("\xe0\x9f\xbf"),      /* U+07FF in 3 bytes */
-	BAD_UTF8("\xf0\x80\x80\xaf"),  /* '/' in 4 bytes */
-	BAD_UTF8("\xf0\x8f\xbf\xbf"),  /* U+FFFF in 4 bytes */
+	BAD_UTF8("\xe0\x80\xaf"),     /* '/' in 3 bytes */
+	BAD_UTF8("\xe0\x9f\xbf"),     /* U+07FF in 3 bytes */
+	BAD_UTF8("\xf0\x80\x80\xaf"), /* '/' in 4 bytes */
+	BAD_UTF8("\xf0\x8f\xbf\xbf"), /* U+FFFF in 4 bytes */
 	/* UTF-16 surrogates */
-	BAD_UTF8("\xed\xa0\x80"),      /* U+D800 */
-	BAD_UTF8("\xed\xaf\xbf"),      /* U+DBFF */
-	BAD_UTF8("\xed\xb0\x80"),      /* U+DC00 */
-	BAD_UTF8("\xed\xbf\xbf"),      /* U+DFFF */
-	BAD_UTF8("\xed\xa0\xbd\xed\xb8\x80"),  /* a CESU-8 surrogate pair */
+	BAD_UTF8("\xed\xa0\x80"),	      /* U+D800 */
+	BAD_UTF8("\xed\xaf\xbf"),	      /* U+DBFF */
+	BAD_UTF8("\xed\xb0\x80"),	      /* U+DC00 */
+	BAD_UTF8("\xed\xbf\xbf"),	      /* U+DFFF */
+	BAD_UTF8("\xed\xa0\xbd\xed\xb8\x80"), /* a CESU-8 surrogate pair */
 	/* beyond U+10FFFF */
 	BAD_UTF8("\xf4\x90\x80\x80"),
 	/* truncated sequences */
@@ -63,9 +69,11 @@ static const struct id_case id_cases[] = {
 	BAD_UTF8("\xe2\x82"),
 	BAD_UTF8("\xf0\x9f\x98"),
 	BAD_UTF8("\xf0\x9f"),
-	BAD_UTF8("\xe2\x82" "a"),
+	BAD_UTF8("\xe2\x82"
+		 "a"),
 	BAD_UTF8("\xc3\xc3\xa9"),
-	BAD_UTF8("\xf0\x9f\x98" "a"),
+	BAD_UTF8("\xf0\x9f\x98"
+		 "a"),
 	/* C0 controls, DEL, C1 controls */
 	CONTROL("\x01"),
 	CONTROL("alice\x1f"),
@@ -74,10 +82,11 @@ static const struct id_case id_cases[] = {
 	CONTROL("alice\r\nX-Injected: 1"),
 	CONTROL("\x1b[31m"),
 	CONTROL("alice\x7f"),
-	CONTROL("\xc2\x80"),           /* U+0080 */
-	CONTROL("alice\xc2\x85"),      /* U+0085 NEL */
-	CONTROL("\xc2\x9b" "31m"),     /* U+009B CSI */
-	CONTROL("\xc2\x9f"),           /* U+009F */
+	CONTROL("\xc2\x80"),	  /* U+0080 */
+	CONTROL("alice\xc2\x85"), /* U+0085 NEL */
+	CONTROL("\xc2\x9b"
+		"31m"),	     /* U+009B CSI */
+	CONTROL("\xc2\x9f"), /* U+009F */
 };
 
 static void test_identity_table(void **state)
@@ -104,9 +113,9 @@ static void test_identity_length(void **state)
 	char *s256 = unit_repeat('a', IDENTITY_MAX);
 	char *s257 = unit_repeat('a', IDENTITY_MAX + 1);
 	char *long_one = unit_repeat('a', 100000);
-	char *e128 = unit_repeat_str("\xc3\xa9", 128);  /* 128 characters, 256 bytes */
-	char *e129 = unit_repeat_str("\xc3\xa9", 129);  /* 129 characters, 258 bytes */
-	char *euro = unit_repeat_str("\xe2\x82\xac", 86);  /* 86 characters, 258 bytes */
+	char *e128 = unit_repeat_str("\xc3\xa9", 128);	  /* 128 characters, 256 bytes */
+	char *e129 = unit_repeat_str("\xc3\xa9", 129);	  /* 129 characters, 258 bytes */
+	char *euro = unit_repeat_str("\xe2\x82\xac", 86); /* 86 characters, 258 bytes */
 	const char *why = NULL;
 
 	(void)state;
@@ -164,10 +173,10 @@ static void test_utf8_valid_lengths(void **state)
 	assert_int_equal(utf8_valid("", 0), 1);
 	assert_int_equal(utf8_valid("a\0b", 3), 1);
 	assert_int_equal(utf8_valid("\xc3\xa9", 2), 1);
-	assert_int_equal(utf8_valid("\xc3\xa9", 1), 0);    /* cut inside the character */
+	assert_int_equal(utf8_valid("\xc3\xa9", 1), 0); /* cut inside the character */
 	assert_int_equal(utf8_valid("\xe2\x82\xac", 2), 0);
 	assert_int_equal(utf8_valid("\xf0\x9f\x98\x80", 3), 0);
-	assert_int_equal(utf8_valid("ab\xff", 2), 1);       /* the bad byte is past len */
+	assert_int_equal(utf8_valid("ab\xff", 2), 1); /* the bad byte is past len */
 }
 
 /* Every single byte: ASCII is valid UTF-8, no byte >= 0x80 is on its own. */
@@ -210,8 +219,7 @@ static void test_utf8_valid_three_bytes(void **state)
 				int want = b >= lo && b <= hi && c >= 0x80 && c <= 0xbf;
 
 				if (utf8_valid(s, 3) != want)
-					fail_msg("%02x %02x %02x: got %d, want %d", a, b, c, !want,
-						 want);
+					fail_msg("%02x %02x %02x: got %d, want %d", a, b, c, !want, want);
 			}
 		}
 	}

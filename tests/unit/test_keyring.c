@@ -69,7 +69,7 @@ static void test_keyring_parse_layout(void **state)
 	assert_null(keyring_find(&ring, "oldx", 4));
 	assert_null(keyring_find(&ring, "OLD", 3));
 	assert_null(keyring_find(&ring, "", 0));
-	assert_ptr_equal(keyring_find(&ring, "oldjunk", 3), old);  /* kid_len bounds it */
+	assert_ptr_equal(keyring_find(&ring, "oldjunk", 3), old); /* kid_len bounds it */
 	keyring_release(&ring);
 }
 
@@ -85,20 +85,19 @@ static const struct bad_case bad_cases[] = {
 	{ "k1 " KEY0 "\n", "line 1: expected KID:BASE64KEY" },
 	{ KEY0 "\n", "line 1: expected KID:BASE64KEY" },
 	{ ":" KEY0 "\n", "line 1: key id must be" },
-	{ "k.1:" KEY0 "\n", "line 1: key id must be" },  /* '.' would break v1.<kid>.<b64> */
+	{ "k.1:" KEY0 "\n", "line 1: key id must be" }, /* '.' would break v1.<kid>.<b64> */
 	{ "k 1:" KEY0 "\n", "line 1: key id must be" },
 	{ "k\xc3\xa9:" KEY0 "\n", "line 1: key id must be" },
-	{ "abcdefghijklmnopqrstuvwxyz0123456:" KEY0 "\n", "line 1: key id must be" },  /* 33 */
+	{ "abcdefghijklmnopqrstuvwxyz0123456:" KEY0 "\n", "line 1: key id must be" }, /* 33 */
 	{ "k1:\n", "line 1: key must be 32 bytes in base64" },
 	{ "k1:!!!!\n", "line 1: key must be 32 bytes in base64" },
 	{ "k1:" KEY31 "\n", "line 1: key must be 32 bytes in base64" },
 	{ "k1:" KEY33 "\n", "line 1: key must be 32 bytes in base64" },
-	{ "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",  /* padding missing */
+	{ "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n", /* padding missing */
 	  "line 1: key must be 32 bytes in base64" },
-	{ "k1:______________________________________________8=\n",  /* URL-safe alphabet */
+	{ "k1:______________________________________________8=\n", /* URL-safe alphabet */
 	  "line 1: key must be 32 bytes in base64" },
-	{ "k1:AAECAwQFBgcICQoLDA0O DxAREhMUFRYXGBkaGxwdHh8=\n",
-	  "line 1: key must be 32 bytes in base64" },
+	{ "k1:AAECAwQFBgcICQoLDA0O DxAREhMUFRYXGBkaGxwdHh8=\n", "line 1: key must be 32 bytes in base64" },
 	{ "k1:" KEY0 " # comment\n", "line 1: key must be 32 bytes in base64" },
 	{ "k1:" KEY0 "=\n", "line 1: key must be 32 bytes in base64" },
 	{ "k1:" KEY0 ":x\n", "line 1: key must be 32 bytes in base64" },
@@ -129,7 +128,7 @@ static void test_keyring_parse_errors(void **state)
 
 static void test_keyring_kid_limits(void **state)
 {
-	const char text[] = "abcdefghijklmnopqrstuvwxyzABCDEF:" KEY0 "\n"  /* 32 */
+	const char text[] = "abcdefghijklmnopqrstuvwxyzABCDEF:" KEY0 "\n" /* 32 */
 			    "a:" KEYF "\n"
 			    "Z-9_:" KEY0 "\n";
 	struct keyring ring;
@@ -171,10 +170,13 @@ static void test_valid_kid(void **state)
 		const char *kid;
 		int valid;
 	} cases[] = {
-		{ "a", 1 }, { "k20250101abcdef", 1 }, { "A-Z_0-9", 1 },
-		{ "abcdefghijklmnopqrstuvwxyz012345", 1 },
-		{ "", 0 }, { "abcdefghijklmnopqrstuvwxyz0123456", 0 }, { "a.b", 0 }, { "a:b", 0 },
-		{ "a b", 0 }, { "a/b", 0 }, { "a\n", 0 }, { "\xc3\xa9", 0 }, { "+", 0 }, { "=", 0 },
+		{ "a", 1 },	  { "k20250101abcdef", 1 },
+		{ "A-Z_0-9", 1 }, { "abcdefghijklmnopqrstuvwxyz012345", 1 },
+		{ "", 0 },	  { "abcdefghijklmnopqrstuvwxyz0123456", 0 },
+		{ "a.b", 0 },	  { "a:b", 0 },
+		{ "a b", 0 },	  { "a/b", 0 },
+		{ "a\n", 0 },	  { "\xc3\xa9", 0 },
+		{ "+", 0 },	  { "=", 0 },
 	};
 
 	(void)state;
@@ -210,7 +212,7 @@ static void test_keyring_load(void **state)
 
 	unit_write_file(path, "k1:nope\n", 8);
 	assert_int_equal(keyring_load(&ring, path, err, sizeof(err)), GK_ERR);
-	assert_non_null(strstr(err, path));  /* names the file and the line */
+	assert_non_null(strstr(err, path)); /* names the file and the line */
 	assert_non_null(strstr(err, "line 1"));
 	unit_rmdir(dir);
 }
@@ -315,11 +317,13 @@ static void test_keyring_generate_bad_path(void **state)
 	char err[PATH_MAX + 256] = "", kid[KID_MAX + 1] = "";
 
 	(void)state;
-	assert_int_equal(keyring_generate("/nonexistent-dir/gk/master.key", 0, kid, sizeof(kid), err,
-					  sizeof(err)), GK_ERR);
+	assert_int_equal(
+		keyring_generate("/nonexistent-dir/gk/master.key", 0, kid, sizeof(kid), err, sizeof(err)),
+		GK_ERR);
 	assert_non_null(strstr(err, "unable to create"));
-	assert_int_equal(keyring_generate("/nonexistent-dir/gk/master.key", 1, kid, sizeof(kid), err,
-					  sizeof(err)), GK_ERR);
+	assert_int_equal(
+		keyring_generate("/nonexistent-dir/gk/master.key", 1, kid, sizeof(kid), err, sizeof(err)),
+		GK_ERR);
 	assert_non_null(strstr(err, "unable to open"));
 }
 

@@ -14,10 +14,10 @@ static const struct mask_case mask_cases[] = {
 	{ "a", "****" },
 	{ "sk-", "****" },
 	{ "sk-1234", "****" },
-	{ "abcdefghij", "****" },                 /* 10 */
-	{ "abcdefghijk", "****" },                /* 11: the longest key that is hidden */
-	{ "abcdefghijkl", "abc...ijkl" },         /* 12: the shortest key that is masked */
-	{ "abcdefghijklm", "abc...jklm" },        /* 13 */
+	{ "abcdefghij", "****" },		    /* 10 */
+	{ "abcdefghijk", "****" },		    /* 11: the longest key that is hidden */
+	{ "abcdefghijkl", "abc...ijkl" },	    /* 12: the shortest key that is masked */
+	{ "abcdefghijklm", "abc...jklm" },	    /* 13 */
 	{ "sk-proj-abcdef1234wxyz", "sk-...wxyz" }, /* the spec's own example */
 	{ "sk-ant-api03-0123456789", "sk-...6789" },
 	{ "AIzaSyD-0123456789abcdef", "AIz...cdef" },

@@ -25,16 +25,16 @@ static const struct url_case good_cases[] = {
 	{ "redis://h:6379/007", "h", 6379, "", "", "", 7 },
 	{ "redis://user:pass@h:6379/2", "h", 6379, "", "user", "pass", 2 },
 	{ "redis://default:s3cr3t@10.0.0.5", "10.0.0.5", 6379, "", "default", "s3cr3t", 0 },
-	{ "redis://:pass@h", "h", 6379, "", "", "pass", 0 },        /* password-only AUTH */
+	{ "redis://:pass@h", "h", 6379, "", "", "pass", 0 }, /* password-only AUTH */
 	{ "redis://pass@h:7000", "h", 7000, "", "", "pass", 0 },
-	{ "redis://user:p:a:ss@h", "h", 6379, "", "user", "p:a:ss", 0 },  /* ':' in a password */
+	{ "redis://user:p:a:ss@h", "h", 6379, "", "user", "p:a:ss", 0 }, /* ':' in a password */
 	{ "redis://user:@h", "h", 6379, "", "user", "", 0 },
 	{ "unix:///var/run/redis/redis.sock", "", 6379, "/var/run/redis/redis.sock", "", "", 0 },
 	{ "unix:///tmp/r.sock?db=4", "", 6379, "/tmp/r.sock", "", "", 4 },
 	{ "unix:///tmp/r.sock?db=0", "", 6379, "/tmp/r.sock", "", "", 0 },
 	{ "unix://user:pw@/tmp/r.sock", "", 6379, "/tmp/r.sock", "user", "pw", 0 },
 	{ "unix://pw@/tmp/r.sock?db=1", "", 6379, "/tmp/r.sock", "", "pw", 1 },
-	{ "unix:///tmp/a@b.sock", "", 6379, "/tmp/a@b.sock", "", "", 0 },  /* '@' in a path */
+	{ "unix:///tmp/a@b.sock", "", 6379, "/tmp/a@b.sock", "", "", 0 }, /* '@' in a path */
 };
 
 static void test_redis_url_good(void **state)
@@ -64,7 +64,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "must start with redis:// or unix://" },
 	{ "localhost:6379", "must start with" },
 	{ "http://localhost", "must start with" },
-	{ "rediss://localhost", "must start with" },  /* no TLS in hiredis 0.14 */
+	{ "rediss://localhost", "must start with" }, /* no TLS in hiredis 0.14 */
 	{ "redis:/localhost", "must start with" },
 	{ "redis://", "needs a host" },
 	{ "redis://:6379", "needs a host" },

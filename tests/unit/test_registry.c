@@ -6,8 +6,8 @@
 #include "status.h"
 
 static const char *const base_url_vars[] = {
-	"OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL",
-	"PERPLEXITY_BASE_URL", "OPENROUTER_BASE_URL", "MY_LLM_BASE_URL", "X_BASE_URL",
+	"OPENAI_BASE_URL",     "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "PERPLEXITY_BASE_URL",
+	"OPENROUTER_BASE_URL", "MY_LLM_BASE_URL",    "X_BASE_URL",
 };
 
 /* Every test starts without base URL overrides from the outside world. */
@@ -27,8 +27,7 @@ struct default_provider {
 
 /* The table of product spec 4.2, in display order. */
 static const struct default_provider defaults[] = {
-	{ "openai", "OpenAI", "OPENAI_API_KEY", "openaiApiKey", WIRE_OPENAI,
-	  "https://api.openai.com/v1" },
+	{ "openai", "OpenAI", "OPENAI_API_KEY", "openaiApiKey", WIRE_OPENAI, "https://api.openai.com/v1" },
 	{ "anthropic", "Anthropic", "ANTHROPIC_API_KEY", "anthropicApiKey", WIRE_ANTHROPIC,
 	  "https://api.anthropic.com" },
 	{ "gemini", "Google Gemini", "GEMINI_API_KEY", "geminiApiKey", WIRE_GEMINI,
@@ -128,7 +127,7 @@ static void test_registry_base_url_override(void **state)
 
 	(void)state;
 	assert_int_equal(setenv("OPENAI_BASE_URL", "http://127.0.0.1:9999/v1", 1), 0);
-	assert_int_equal(setenv("GEMINI_BASE_URL", "", 1), 0);  /* empty counts as unset */
+	assert_int_equal(setenv("GEMINI_BASE_URL", "", 1), 0); /* empty counts as unset */
 	assert_int_equal(setenv("openai_BASE_URL", "http://wrong.example", 1), 0);
 	if (registry_load(&reg, NULL, err, sizeof(err)) != GK_OK)
 		fail_msg("%s", err);
@@ -225,7 +224,7 @@ static void test_registry_provider_count(void **state)
 	if (registry_parse(&reg, json64, strlen(json64), err, sizeof(err)) != GK_OK)
 		fail_msg("%s", err);
 	assert_int_equal(reg.count, REGISTRY_MAX_PROVIDERS);
-	assert_string_equal(reg.providers[63].id, "p63");  /* order kept */
+	assert_string_equal(reg.providers[63].id, "p63"); /* order kept */
 	registry_release(&reg);
 	assert_int_equal(registry_parse(&reg, json65, strlen(json65), err, sizeof(err)), GK_ERR);
 	assert_non_null(strstr(err, "1 to 64"));
@@ -241,7 +240,7 @@ static void test_registry_provider_count(void **state)
 
 struct error_case {
 	const char *json;
-	const char *err;  /* what the message must contain */
+	const char *err; /* what the message must contain */
 };
 
 static const struct error_case error_cases[] = {
@@ -399,7 +398,7 @@ static void test_registry_load_file(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(reg.count, 1);
 	assert_string_equal(reg.providers[0].id, "local");
-	assert_null(registry_find(&reg, "openai"));  /* the file replaces the default */
+	assert_null(registry_find(&reg, "openai")); /* the file replaces the default */
 	registry_release(&reg);
 
 	assert_int_equal(registry_load(&reg, missing, err, sizeof(err)), GK_ERR);

@@ -6,20 +6,26 @@
 
 #define KEYS "/api/users/me/api-keys"
 
-enum { FOUND = ROUTE_FOUND, NOT_FOUND = ROUTE_NOT_FOUND, NOT_ALLOWED = ROUTE_METHOD_NOT_ALLOWED };
+enum {
+	FOUND = ROUTE_FOUND,
+	NOT_FOUND = ROUTE_NOT_FOUND,
+	NOT_ALLOWED = ROUTE_METHOD_NOT_ALLOWED
+};
 
 struct route_case {
 	const char *method;
 	const char *path;
 	int expect;
-	enum route_id id;      /* FOUND */
-	const char *provider;  /* FOUND: the captured segment */
-	const char *allow;     /* NOT_ALLOWED: the Allow header */
+	enum route_id id;     /* FOUND */
+	const char *provider; /* FOUND: the captured segment */
+	const char *allow;    /* NOT_ALLOWED: the Allow header */
 };
 
+/* clang-format off */
 #define ROUTE(m, p, id, prov) { m, p, FOUND, id, prov, NULL }
 #define R405(m, p, allow) { m, p, NOT_ALLOWED, 0, NULL, allow }
 #define R404(m, p) { m, p, NOT_FOUND, 0, NULL, NULL }
+/* clang-format on */
 
 static const struct route_case route_cases[] = {
 	/* every route */
@@ -46,7 +52,7 @@ static const struct route_case route_cases[] = {
 	/* known path, wrong method: 405 and the methods that path takes */
 	R405("POST", "/api/health", "GET"),
 	R405("HEAD", "/api/health", "GET"),
-	R405("get", "/api/health", "GET"),  /* methods are case-sensitive */
+	R405("get", "/api/health", "GET"), /* methods are case-sensitive */
 	R405("PUT", "/api/users/me", "GET"),
 	R405("POST", KEYS, "GET, PUT"),
 	R405("DELETE", KEYS, "GET, PUT"),
@@ -72,12 +78,12 @@ static const struct route_case route_cases[] = {
 	R404("GET", "/API/health"),
 	R404("GET", "//api/health"),
 	R404("GET", "api/health"),
-	R404("GET", "/api/health?x=1"),  /* the query is stripped before routing */
+	R404("GET", "/api/health?x=1"), /* the query is stripped before routing */
 	R404("GET", "/api/users"),
 	R404("GET", "/api/users/me/"),
 	R404("GET", "/api/users/you"),
 	R404("GET", "/api/users/me/api-key"),
-	R404("GET", KEYS "/"),                    /* empty {provider} */
+	R404("GET", KEYS "/"), /* empty {provider} */
 	R404("DELETE", KEYS "/"),
 	R404("GET", KEYS "//effective"),
 	R404("POST", KEYS "//verify"),
@@ -85,8 +91,8 @@ static const struct route_case route_cases[] = {
 	R404("GET", KEYS "/openai/effective/"),
 	R404("GET", KEYS "/openai/effective/x"),
 	R404("GET", KEYS "/openai/other"),
-	R404("POST", KEYS "/a/b/verify"),         /* {provider} is one segment */
-	R404("GET", "/users/me/api-keys"),        /* the /api prefix is nginx's business */
+	R404("POST", KEYS "/a/b/verify"),  /* {provider} is one segment */
+	R404("GET", "/users/me/api-keys"), /* the /api prefix is nginx's business */
 	R404("GET", "/api/llm"),
 	R404("POST", "/api/llm/chat/"),
 };
@@ -102,24 +108,22 @@ static void test_router_table(void **state)
 		memset(&out, 0x5a, sizeof(out));
 		got = router_match(c->method, c->path, &out);
 		if ((int)got != c->expect)
-			fail_msg("case %zu %s '%s': got %d, want %d", i, c->method, c->path, got,
-				 c->expect);
+			fail_msg("case %zu %s '%s': got %d, want %d", i, c->method, c->path, got, c->expect);
 		switch (got) {
 		case ROUTE_FOUND:
 			if (out.id != c->id)
-				fail_msg("case %zu %s '%s': route %d, want %d", i, c->method, c->path,
-					 out.id, c->id);
+				fail_msg("case %zu %s '%s': route %d, want %d", i, c->method, c->path, out.id,
+					 c->id);
 			if (strcmp(out.provider, c->provider) != 0)
-				fail_msg("case %zu: provider '%s', want '%s'", i, out.provider,
-					 c->provider);
+				fail_msg("case %zu: provider '%s', want '%s'", i, out.provider, c->provider);
 			assert_string_equal(out.allow, "");
 			assert_non_null(out.name);
 			assert_int_equal(out.needs_identity, c->id != ROUTE_HEALTH);
 			break;
 		case ROUTE_METHOD_NOT_ALLOWED:
 			if (strcmp(out.allow, c->allow) != 0)
-				fail_msg("case %zu %s '%s': Allow '%s', want '%s'", i, c->method,
-					 c->path, out.allow, c->allow);
+				fail_msg("case %zu %s '%s': Allow '%s', want '%s'", i, c->method, c->path,
+					 out.allow, c->allow);
 			assert_string_equal(out.provider, "");
 			break;
 		case ROUTE_NOT_FOUND:

@@ -21,23 +21,23 @@ static void ring_from(struct keyring *ring, const char *text)
 		fail_msg("keyring: %s", err);
 }
 
-static void seal(const struct keyring *ring, const char *user, const char *provider,
-		 const char *plain, char *out)
+static void seal(const struct keyring *ring, const char *user, const char *provider, const char *plain,
+		 char *out)
 {
 	if (seal_value(ring, user, provider, plain, strlen(plain), out, SEALED_MAX) != GK_OK)
 		fail_msg("sealing for '%s'/'%s' failed", user, provider);
 }
 
-static enum open_result open_str(const struct keyring *ring, const char *user,
-				 const char *provider, const char *sealed, struct secret *out)
+static enum open_result open_str(const struct keyring *ring, const char *user, const char *provider,
+				 const char *sealed, struct secret *out)
 {
 	return open_value(ring, user, provider, sealed, strlen(sealed), out);
 }
 
 static int is_b64url(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
 }
 
 static void test_seal_round_trip(void **state)
@@ -117,8 +117,7 @@ static void test_seal_lengths(void **state)
 		assert_memory_equal(out.value, plain, lens[i]);
 		assert_int_equal(out.value[lens[i]], '\0');
 	}
-	assert_int_equal(seal_value(&ring, "u", "p", plain, API_KEY_MAX + 1, sealed, SEALED_MAX),
-			 GK_ERR);
+	assert_int_equal(seal_value(&ring, "u", "p", plain, API_KEY_MAX + 1, sealed, SEALED_MAX), GK_ERR);
 	secret_wipe(&out);
 	keyring_release(&ring);
 	free(sealed);
@@ -172,8 +171,10 @@ static void test_seal_binding(void **state)
 		{ "alice", "anthropic" },
 		{ "alice", "openai2" },
 		{ "alice", "" },
-		{ "openai", "alice" },       /* the parts swapped */
-		{ "alice" "openai", "" },    /* the parts run together */
+		{ "openai", "alice" }, /* the parts swapped */
+		{ "alice"
+		  "openai",
+		  "" }, /* the parts run together */
 	};
 	struct keyring ring;
 	char sealed[SEALED_MAX];
@@ -232,7 +233,7 @@ static void test_seal_relabelled_kid(void **state)
 	struct secret out;
 
 	(void)state;
-	ring_from(&ring, "k1:" KEY0 "\nk2:" KEY0 "\n");  /* even with identical key bytes */
+	ring_from(&ring, "k1:" KEY0 "\nk2:" KEY0 "\n"); /* even with identical key bytes */
 	seal(&ring, "alice", "openai", "sk-abc", sealed);
 	assert_memory_equal(sealed, "v1.k2.", 6);
 	memcpy(copy, sealed, strlen(sealed) + 1);
@@ -262,11 +263,23 @@ static void test_seal_unknown_kid(void **state)
 static void test_seal_malformed(void **state)
 {
 	static const char *const malformed[] = {
-		"", "v", "v1", "v1.", "v1.k1", "v1..AAAA", "v1.k!.AAAA", "v1.k 1.AAAA",
-		"v2.k1.AAAA", "V1.k1.AAAA", "x1.k1.AAAA", " v1.k1.AAAA", "v1k1AAAA",
-		"sk-plaintext-key", "v1.abcdefghijklmnopqrstuvwxyz0123456.AAAA",
-		"v1.k1.",            /* nothing sealed */
-		"v1.k1.AAAA",        /* shorter than nonce and tag */
+		"",
+		"v",
+		"v1",
+		"v1.",
+		"v1.k1",
+		"v1..AAAA",
+		"v1.k!.AAAA",
+		"v1.k 1.AAAA",
+		"v2.k1.AAAA",
+		"V1.k1.AAAA",
+		"x1.k1.AAAA",
+		" v1.k1.AAAA",
+		"v1k1AAAA",
+		"sk-plaintext-key",
+		"v1.abcdefghijklmnopqrstuvwxyz0123456.AAAA",
+		"v1.k1.",     /* nothing sealed */
+		"v1.k1.AAAA", /* shorter than nonce and tag */
 		"v1.k1.!!!!",
 		"v1.k1.AAAA AAAA",
 		"v1.k1.AAAA.AAAA",
@@ -346,7 +359,7 @@ static void test_sealed_kid(void **state)
 	assert_memory_equal(kid, "k1", 2);
 	assert_int_equal(sealed_kid("v1.k1.", 6, &kid, &kid_len), GK_OK);
 	assert_int_equal(sealed_kid("v1.k1", 5, &kid, &kid_len), GK_ERR);
-	assert_int_equal(sealed_kid("v1.k1.AAAA", 5, &kid, &kid_len), GK_ERR);  /* len bounds */
+	assert_int_equal(sealed_kid("v1.k1.AAAA", 5, &kid, &kid_len), GK_ERR); /* len bounds */
 	assert_int_equal(sealed_kid("v1..AAAA", 8, &kid, &kid_len), GK_ERR);
 	assert_int_equal(sealed_kid("v2.k1.AAAA", 10, &kid, &kid_len), GK_ERR);
 	assert_int_equal(sealed_kid("v1", 2, &kid, &kid_len), GK_ERR);
@@ -435,7 +448,7 @@ static void test_seal_rotation_with_keygen(void **state)
  * 32-character provider id and a 32-character kid. */
 static void test_seal_largest_binding(void **state)
 {
-	char *user = unit_repeat_str("\xe2\x82\xac", IDENTITY_MAX / 3);  /* 255 bytes */
+	char *user = unit_repeat_str("\xe2\x82\xac", IDENTITY_MAX / 3); /* 255 bytes */
 	char *user256 = unit_repeat('u', IDENTITY_MAX);
 	char *provider = unit_repeat('p', PROVIDER_ID_MAX);
 	char ring_text[128];
