@@ -64,13 +64,15 @@ static int dispatch(struct sse_parser *p)
 /* The current line is complete: interpret its field. */
 static int end_line(struct sse_parser *p)
 {
-	char *line = p->data + p->data_len;
 	size_t len = p->line_len, name_len, skip;
 	const char *colon;
+	char *line;
 
 	p->line_len = 0;
 	if (len == 0)
 		return dispatch(p);
+	/* only now: before the first byte of a line there may be no buffer */
+	line = p->data + p->data_len;
 	colon = memchr(line, ':', len);
 	name_len = colon ? (size_t)(colon - line) : len;
 	if (name_len == 0)

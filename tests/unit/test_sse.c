@@ -51,6 +51,11 @@ static const struct sse_case cases[] = {
 	{ "data: [DONE]\n\n", "|[DONE]" },
 	{ "data: unterminated", "|unterminated" }, /* sse_finish delivers it */
 	{ "", "" },
+	/* a blank line before anything else, when no buffer exists yet
+	 * (found by fuzz_sse: UBSan flagged NULL + 0 in end_line) */
+	{ "\n", "" },
+	{ "\r\n\r\ndata: x\n\n", "|x" },
+	{ "\rdata: x\r\r", "|x" },
 };
 
 static void feed_in_pieces(const char *input, size_t piece, struct seen *seen)
