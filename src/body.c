@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "status.h"
 
@@ -59,6 +60,13 @@ int body_get_string(struct json_object *root, const char *name, const char *alt_
 	}
 	*value = json_object_get_string(member);
 	*len = (size_t)json_object_get_string_len(member);
+	/* "openai\u0000junk" must not pass for "openai" where a C string is compared. */
+	if (memchr(*value, '\0', *len)) {
+		snprintf(why, whylen, "Field '%s' must not contain NUL characters", found);
+		*value = NULL;
+		*len = 0;
+		return GK_ERR;
+	}
 	return GK_OK;
 }
 

@@ -18,7 +18,9 @@ int body_parse_object(const char *body, size_t len, struct json_object **root, c
 /* Looks up a string member called name, or alt_name when name is absent
  * (alt_name may be NULL). GK_OK: *value points into root. Absent: GK_OK with
  * *value NULL when optional, else GK_ERR. Present but not a string: GK_ERR.
- * why receives "Field 'name' is required" or "... must be a string". */
+ * A string holding a NUL character is refused too, so a C comparison sees
+ * the whole value. why receives "Field 'name' is required", "... must be a
+ * string" or "... must not contain NUL characters". */
 int body_get_string(struct json_object *root, const char *name, const char *alt_name,
 		    int required, const char **value, size_t *len, char *why, size_t whylen);
 

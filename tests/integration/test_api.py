@@ -240,6 +240,10 @@ def test_malformed_bodies_are_422_naming_the_field(stack):
         (b'{"provider": "openai", "apiKey": ["x"]}', "Field 'apiKey' must be a string"),
         (b'{"provider": "openai", "api_key": 42}', "Field 'api_key' must be a string"),
         (b'{"provider": "openai", "apiKey": "sk-abc"} trailing', "Request body must be valid JSON"),
+        (b'{"provider": "openai\\u0000junk", "apiKey": "sk-abcdefghijklmnop"}',
+         "Field 'provider' must not contain NUL characters"),
+        (b'{"provider": "openai", "apiKey": "sk-abcdef\\u0000ghijklmnop"}',
+         "Field 'apiKey' must not contain NUL characters"),
     ]
     for raw, detail in cases:
         resp = stack.request("PUT", API_KEYS, user=user, raw_body=raw, headers={"Content-Type": "application/json"})

@@ -252,11 +252,11 @@ static void test_body_field_table(void **state)
 	}
 }
 
-/* "\u0000" inside a string keeps its length, so the key check sees the NUL
- * instead of a shorter key. */
+/* "\u0000" inside a string is refused, so "openai\u0000junk" never passes
+ * for "openai" where a C string is compared. */
 static void test_body_string_with_nul(void **state)
 {
-	const char *body = "{\"apiKey\":\"sk\\u0000abc\"}";
+	const char *body = "{\"provider\":\"openai\\u0000junk\",\"api_key\":\"sk\\u0000abc\"}";
 	struct json_object *root;
 	const char *parse_why, *value;
 	size_t len;
@@ -264,9 +264,11 @@ static void test_body_string_with_nul(void **state)
 
 	(void)state;
 	assert_int_equal(body_parse_object(body, strlen(body), &root, &parse_why), GK_OK);
-	assert_int_equal(body_get_string(root, "apiKey", NULL, 1, &value, &len, why, sizeof(why)), GK_OK);
-	assert_int_equal(len, 6);
-	assert_memory_equal(value, "sk\0abc", 6);
+	assert_int_equal(body_get_string(root, "provider", NULL, 1, &value, &len, why, sizeof(why)), GK_ERR);
+	assert_string_equal(why, "Field 'provider' must not contain NUL characters");
+	assert_null(value);
+	assert_int_equal(body_get_string(root, "apiKey", "api_key", 1, &value, &len, why, sizeof(why)), GK_ERR);
+	assert_string_equal(why, "Field 'api_key' must not contain NUL characters");
 	body_free(root);
 }
 
