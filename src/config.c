@@ -6,20 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "status.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return GK_ERR;
-}
 
 int parse_long(const char *s, long min, long max, long *out)
 {
@@ -53,7 +41,7 @@ static int env_number(const char *name, long def, long min, long max, long *out,
 		return GK_OK;
 	}
 	if (parse_long(value, min, max, out) != GK_OK)
-		return fail(err, errlen, "%s must be a whole number from %ld to %ld", name, min, max);
+		return set_error(err, errlen, "%s must be a whole number from %ld to %ld", name, min, max);
 	return GK_OK;
 }
 
@@ -72,9 +60,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->redis_url = env_or("GOFANNON_REDIS_URL", "redis://127.0.0.1:6379/0");
 	cfg->redis_prefix = env_or("GOFANNON_REDIS_PREFIX", "gofannon");
 	if (strlen(cfg->redis_prefix) > 100)
-		return fail(err, errlen, "GOFANNON_REDIS_PREFIX must be at most 100 characters");
+		return set_error(err, errlen, "GOFANNON_REDIS_PREFIX must be at most 100 characters");
 	if (redis_url_parse(cfg->redis_url, &cfg->redis, why, sizeof(why)) != GK_OK)
-		return fail(err, errlen, "GOFANNON_REDIS_URL: %s", why);
+		return set_error(err, errlen, "GOFANNON_REDIS_URL: %s", why);
 
 	if (env_number("GOFANNON_REDIS_TIMEOUT_MS", 1000, 10, 60000, &n, err, errlen) != GK_OK)
 		return GK_ERR;
@@ -98,6 +86,6 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->log_level = LOG_INFO;
 	level = env_or("GOFANNON_LOG_LEVEL", NULL);
 	if (level && log_parse_level(level, &cfg->log_level) != 0)
-		return fail(err, errlen, "GOFANNON_LOG_LEVEL must be debug, info, warn or error");
+		return set_error(err, errlen, "GOFANNON_LOG_LEVEL must be debug, info, warn or error");
 	return GK_OK;
 }

@@ -9,20 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "status.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return GK_ERR;
-}
 
 static void wipe_free(char *s)
 {
@@ -72,14 +60,14 @@ static int apply_line(struct envkeys *keys, const char *line, size_t len, unsign
 	/* a value is a C string from here on: a NUL would cut it short, down to
 	 * "" that still looked set */
 	if (memchr(line, '\0', len))
-		return fail(err, errlen, "line %u: contains a NUL byte", lineno);
+		return set_error(err, errlen, "line %u: contains a NUL byte", lineno);
 	if (len > 7 && memcmp(line, "export ", 7) == 0) {
 		line += 7;
 		len -= 7;
 	}
 	eq = memchr(line, '=', len);
 	if (!eq || eq == line)
-		return fail(err, errlen, "line %u: expected NAME=value", lineno);
+		return set_error(err, errlen, "line %u: expected NAME=value", lineno);
 	name_len = (size_t)(eq - line);
 	key = find(keys, line, name_len);
 	if (!key)
@@ -90,7 +78,7 @@ static int apply_line(struct envkeys *keys, const char *line, size_t len, unsign
 		line++;
 		len -= 2;
 	}
-	return set_value(key, line, len) == GK_OK ? GK_OK : fail(err, errlen, "out of memory");
+	return set_value(key, line, len) == GK_OK ? GK_OK : set_error(err, errlen, "out of memory");
 }
 
 int envkeys_apply_text(struct envkeys *keys, const char *text, size_t len, char *err, size_t errlen)
@@ -118,17 +106,17 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 	int rc;
 
 	if (fd < 0)
-		return fail(err, errlen, "unable to open '%s': %s", path, strerror(errno));
+		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
 	buf = malloc(ENV_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	}
 	while (got <= ENV_FILE_MAX && (n = read(fd, buf + got, ENV_FILE_MAX + 1 - got)) > 0)
 		got += (size_t)n;
 	close(fd);
 	if (n < 0 || got > ENV_FILE_MAX) {
-		rc = fail(err, errlen, "unable to read '%s': %s", path,
+		rc = set_error(err, errlen, "unable to read '%s': %s", path,
 			  n < 0 ? strerror(errno) : "larger than 256 KiB");
 	} else {
 		rc = envkeys_apply_text(keys, buf, got, err, errlen);
@@ -136,7 +124,7 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 			char why[160];
 
 			snprintf(why, sizeof(why), "%s", err);
-			fail(err, errlen, "'%s': %s", path, why);
+			set_error(err, errlen, "'%s': %s", path, why);
 		}
 	}
 	sodium_memzero(buf, got);
@@ -150,7 +138,7 @@ int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *e
 	keys->items = calloc(reg->count ? reg->count : 1, sizeof(*keys->items));
 	keys->count = 0;
 	if (!keys->items)
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	for (size_t i = 0; i < reg->count; i++) {
 		const char *name = reg->providers[i].env_var;
 		const char *value;
@@ -161,7 +149,7 @@ int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *e
 		value = getenv(name);
 		if (value && set_value(&keys->items[keys->count], value, strlen(value)) != GK_OK) {
 			envkeys_release(keys);
-			return fail(err, errlen, "out of memory");
+			return set_error(err, errlen, "out of memory");
 		}
 		keys->count++;
 	}

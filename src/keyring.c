@@ -9,22 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "status.h"
 
 #define KEYRING_FILE_MAX 8192
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return GK_ERR;
-}
 
 int valid_kid(const char *kid, size_t len)
 {
@@ -48,16 +36,16 @@ static int parse_line(struct master_key *mk, const char *line, size_t len, unsig
 	const char *b64_end;
 
 	if (!colon)
-		return fail(err, errlen, "line %u: expected KID:BASE64KEY", lineno);
+		return set_error(err, errlen, "line %u: expected KID:BASE64KEY", lineno);
 	kid_len = (size_t)(colon - line);
 	if (!valid_kid(line, kid_len))
-		return fail(err, errlen, "line %u: key id must be 1 to 32 of A-Z, a-z, 0-9, '-', '_'", lineno);
+		return set_error(err, errlen, "line %u: key id must be 1 to 32 of A-Z, a-z, 0-9, '-', '_'", lineno);
 	memcpy(mk->kid, line, kid_len);
 	mk->kid[kid_len] = '\0';
 	if (sodium_base642bin(mk->key, sizeof(mk->key), colon + 1, len - kid_len - 1, NULL,
 			      &bin_len, &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    b64_end != line + len || bin_len != sizeof(mk->key))
-		return fail(err, errlen, "line %u: key must be 32 bytes in base64", lineno);
+		return set_error(err, errlen, "line %u: key must be 32 bytes in base64", lineno);
 	return GK_OK;
 }
 
@@ -76,7 +64,7 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 	ring->count = 0;
 	ring->keys = sodium_allocarray(KEYRING_MAX, sizeof(*ring->keys));
 	if (!ring->keys)
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t line_len = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -90,14 +78,14 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 		if (line_len && *p != '#') {
 			if (ring->count == KEYRING_MAX) {
 				keyring_release(ring);
-				return fail(err, errlen, "more than %d keys", KEYRING_MAX);
+				return set_error(err, errlen, "more than %d keys", KEYRING_MAX);
 			}
 			if (parse_line(&ring->keys[ring->count], p, line_len, lineno, err, errlen) != GK_OK) {
 				keyring_release(ring);
 				return GK_ERR;
 			}
 			if (keyring_find(ring, ring->keys[ring->count].kid, strlen(ring->keys[ring->count].kid))) {
-				fail(err, errlen, "line %u: key id '%s' is used twice", lineno, ring->keys[ring->count].kid);
+				set_error(err, errlen, "line %u: key id '%s' is used twice", lineno, ring->keys[ring->count].kid);
 				keyring_release(ring);
 				return GK_ERR;
 			}
@@ -107,7 +95,7 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 	}
 	if (ring->count == 0) {
 		keyring_release(ring);
-		return fail(err, errlen, "no key in the file");
+		return set_error(err, errlen, "no key in the file");
 	}
 	return GK_OK;
 }
@@ -121,13 +109,13 @@ int keyring_load(struct keyring *ring, const char *path, char *err, size_t errle
 	int rc;
 
 	if (fd < 0)
-		return fail(err, errlen, "unable to open '%s': %s", path, strerror(errno));
+		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
 	while ((n = read(fd, buf + got, sizeof(buf) - got)) > 0)
 		got += (size_t)n;
 	close(fd);
 	if (n < 0 || got > KEYRING_FILE_MAX) {
 		sodium_memzero(buf, sizeof(buf));
-		return fail(err, errlen, "unable to read '%s': %s", path,
+		return set_error(err, errlen, "unable to read '%s': %s", path,
 			    n < 0 ? strerror(errno) : "file too large");
 	}
 	rc = keyring_parse(ring, buf, got, err, errlen);
@@ -136,7 +124,7 @@ int keyring_load(struct keyring *ring, const char *path, char *err, size_t errle
 		char why[200];
 
 		snprintf(why, sizeof(why), "%s", err);
-		return fail(err, errlen, "'%s': %s", path, why);
+		return set_error(err, errlen, "'%s': %s", path, why);
 	}
 	return GK_OK;
 }
@@ -215,7 +203,7 @@ int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len
 
 	fd = open(path, flags | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, errlen, "unable to %s '%s': %s", append ? "open" : "create", path,
+		return set_error(err, errlen, "unable to %s '%s': %s", append ? "open" : "create", path,
 			    errno == EEXIST ? "it already exists (refusing to overwrite a master key)"
 					    : strerror(errno));
 	make_kid(kid, sizeof(kid));
@@ -233,7 +221,7 @@ int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len
 	sodium_memzero(b64, sizeof(b64));
 	sodium_memzero(line, sizeof(line));
 	if (close(fd) != 0 || rc != GK_OK)
-		return fail(err, errlen, "unable to write '%s': %s", path, strerror(errno));
+		return set_error(err, errlen, "unable to write '%s': %s", path, strerror(errno));
 	snprintf(kid_out, kid_len, "%s", kid);
 	return GK_OK;
 }

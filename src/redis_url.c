@@ -6,20 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "status.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return GK_ERR;
-}
 
 /* Parses a decimal number in [min, max] from s[0..len). */
 static int parse_number(const char *s, size_t len, long min, long max, long *out)
@@ -61,9 +49,9 @@ static int parse_userinfo(const char **p, const char *end, struct redis_target *
 	if (colon) {
 		if (copy_part(out->user, sizeof(out->user), *p, (size_t)(colon - *p)) != GK_OK ||
 		    copy_part(out->password, sizeof(out->password), colon + 1, (size_t)(at - colon - 1)) != GK_OK)
-			return fail(err, errlen, "Redis URL user or password is too long");
+			return set_error(err, errlen, "Redis URL user or password is too long");
 	} else if (copy_part(out->password, sizeof(out->password), *p, (size_t)(at - *p)) != GK_OK) {
-		return fail(err, errlen, "Redis URL password is too long");
+		return set_error(err, errlen, "Redis URL password is too long");
 	}
 	*p = at + 1;
 	return GK_OK;
@@ -83,16 +71,16 @@ static int parse_tcp(const char *p, struct redis_target *out, char *err, size_t 
 	colon = memrchr(p, ':', (size_t)(slash - p));
 	if (colon && p[0] != '[') {
 		if (parse_number(colon + 1, (size_t)(slash - colon - 1), 1, 65535, &n) != GK_OK)
-			return fail(err, errlen, "Redis URL port must be a number from 1 to 65535");
+			return set_error(err, errlen, "Redis URL port must be a number from 1 to 65535");
 		out->port = (int)n;
 	} else {
 		colon = slash;
 	}
 	if (colon == p || copy_part(out->host, sizeof(out->host), p, (size_t)(colon - p)) != GK_OK)
-		return fail(err, errlen, "Redis URL needs a host");
+		return set_error(err, errlen, "Redis URL needs a host");
 	if (slash < end && slash + 1 < end) {
 		if (parse_number(slash + 1, (size_t)(end - slash - 1), 0, 1 << 20, &n) != GK_OK)
-			return fail(err, errlen, "Redis URL database must be a number");
+			return set_error(err, errlen, "Redis URL database must be a number");
 		out->db = (int)n;
 	}
 	return GK_OK;
@@ -110,11 +98,11 @@ static int parse_unix(const char *p, struct redis_target *out, char *err, size_t
 	if (!query)
 		query = end;
 	if (*p != '/' || copy_part(out->path, sizeof(out->path), p, (size_t)(query - p)) != GK_OK)
-		return fail(err, errlen, "Redis socket path must be absolute and shorter than 108 bytes");
+		return set_error(err, errlen, "Redis socket path must be absolute and shorter than 108 bytes");
 	if (query < end) {
 		if (strncmp(query, "?db=", 4) != 0 ||
 		    parse_number(query + 4, (size_t)(end - query - 4), 0, 1 << 20, &n) != GK_OK)
-			return fail(err, errlen, "Redis URL query must be ?db=N");
+			return set_error(err, errlen, "Redis URL query must be ?db=N");
 		out->db = (int)n;
 	}
 	return GK_OK;
@@ -128,5 +116,5 @@ int redis_url_parse(const char *url, struct redis_target *out, char *err, size_t
 		return parse_tcp(url + 8, out, err, errlen);
 	if (strncmp(url, "unix://", 7) == 0)
 		return parse_unix(url + 7, out, err, errlen);
-	return fail(err, errlen, "Redis URL must start with redis:// or unix://");
+	return set_error(err, errlen, "Redis URL must start with redis:// or unix://");
 }

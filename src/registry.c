@@ -8,22 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "status.h"
 
 #define REGISTRY_FILE_MAX (1024 * 1024)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return GK_ERR;
-}
 
 static int valid_id(const char *s)
 {
@@ -134,24 +122,24 @@ static int parse_models(struct provider *p, struct json_object *entry, char *err
 
 	p->models = calloc(1, sizeof(char *));
 	if (!p->models)
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	if (!json_object_object_get_ex(entry, "models", &models) || json_object_is_type(models, json_type_null))
 		return GK_OK;
 	if (!json_object_is_type(models, json_type_array))
-		return fail(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
+		return set_error(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
 	n = json_object_array_length(models);
 	free(p->models);
 	p->models = calloc(n + 1, sizeof(char *));
 	if (!p->models)
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *m = json_object_array_get_idx(models, i);
 
 		if (!json_object_is_type(m, json_type_string))
-			return fail(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
+			return set_error(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
 		p->models[i] = strdup(json_object_get_string(m));
 		if (!p->models[i])
-			return fail(err, errlen, "out of memory");
+			return set_error(err, errlen, "out of memory");
 		p->model_count = i + 1;
 	}
 	return GK_OK;
@@ -169,10 +157,10 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	int bad = 0;
 
 	if (!json_object_is_type(entry, json_type_object))
-		return fail(err, errlen, "provider #%zu is not an object", index + 1);
+		return set_error(err, errlen, "provider #%zu is not an object", index + 1);
 	id = member_string(entry, "id", &bad);
 	if (!id || bad || !valid_id(id))
-		return fail(err, errlen, "provider #%zu: 'id' must be 1 to 32 of a-z, 0-9, '-' and '_'", index + 1);
+		return set_error(err, errlen, "provider #%zu: 'id' must be 1 to 32 of a-z, 0-9, '-' and '_'", index + 1);
 	name = member_string(entry, "name", &bad);
 	description = member_string(entry, "description", &bad);
 	env_var = member_string(entry, "envVar", &bad);
@@ -181,22 +169,22 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	base_url = member_string(entry, "baseUrl", &bad);
 	verify = member_string(entry, "verify", &bad);
 	if (bad)
-		return fail(err, errlen, "provider '%s': every field except 'models' must be a string", id);
+		return set_error(err, errlen, "provider '%s': every field except 'models' must be a string", id);
 	if (!name || !*name)
-		return fail(err, errlen, "provider '%s': 'name' is required", id);
+		return set_error(err, errlen, "provider '%s': 'name' is required", id);
 	if (env_var && !valid_env_name(env_var))
-		return fail(err, errlen, "provider '%s': 'envVar' must be an upper-case variable name", id);
+		return set_error(err, errlen, "provider '%s': 'envVar' must be an upper-case variable name", id);
 	if (field && !valid_field_name(field))
-		return fail(err, errlen, "provider '%s': 'userKeyField' must be letters, digits and '_'", id);
+		return set_error(err, errlen, "provider '%s': 'userKeyField' must be letters, digits and '_'", id);
 	if (!wire || parse_wire_style(wire, &p->wire_style) != GK_OK)
-		return fail(err, errlen, "provider '%s': 'wireStyle' must be openai, anthropic or gemini", id);
+		return set_error(err, errlen, "provider '%s': 'wireStyle' must be openai, anthropic or gemini", id);
 	override = base_url_override(id);
 	if (override)
 		base_url = override;
 	if (!base_url || !valid_base_url(base_url))
-		return fail(err, errlen, "provider '%s': base URL must start with https:// or http://", id);
+		return set_error(err, errlen, "provider '%s': base URL must start with https:// or http://", id);
 	if (verify && !valid_verify(verify))
-		return fail(err, errlen,
+		return set_error(err, errlen,
 			    "provider '%s': 'verify' must be \"chat\" or a path such as \"/models\"", id);
 
 	p->id = strdup(id);
@@ -208,7 +196,7 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	p->verify = dup_or_null(verify);
 	if (!p->id || !p->name || !p->description || !p->base_url || (env_var && !p->env_var) ||
 	    (field && !p->user_key_field) || (verify && !p->verify))
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	return parse_models(p, entry, err, errlen);
 }
 
@@ -219,10 +207,10 @@ static int check_unique(const struct registry *reg, char *err, size_t errlen)
 			const struct provider *a = &reg->providers[i], *b = &reg->providers[j];
 
 			if (strcmp(a->id, b->id) == 0)
-				return fail(err, errlen, "provider '%s' is listed twice", a->id);
+				return set_error(err, errlen, "provider '%s' is listed twice", a->id);
 			if (a->user_key_field && b->user_key_field &&
 			    strcmp(a->user_key_field, b->user_key_field) == 0)
-				return fail(err, errlen, "providers '%s' and '%s' share userKeyField '%s'",
+				return set_error(err, errlen, "providers '%s' and '%s' share userKeyField '%s'",
 					    b->id, a->id, a->user_key_field);
 		}
 	}
@@ -239,26 +227,26 @@ int registry_parse(struct registry *reg, const char *json, size_t len, char *err
 	reg->providers = NULL;
 	reg->count = 0;
 	if (!tok)
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	root = json_tokener_parse_ex(tok, json, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
-		fail(err, errlen, "registry is not valid JSON");
+		set_error(err, errlen, "registry is not valid JSON");
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "providers", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		fail(err, errlen, "registry needs a 'providers' array");
+		set_error(err, errlen, "registry needs a 'providers' array");
 		goto out;
 	}
 	n = json_object_array_length(list);
 	if (n == 0 || n > REGISTRY_MAX_PROVIDERS) {
-		fail(err, errlen, "registry must list 1 to %d providers", REGISTRY_MAX_PROVIDERS);
+		set_error(err, errlen, "registry must list 1 to %d providers", REGISTRY_MAX_PROVIDERS);
 		goto out;
 	}
 	reg->providers = calloc(n, sizeof(*reg->providers));
 	if (!reg->providers) {
-		fail(err, errlen, "out of memory");
+		set_error(err, errlen, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -283,17 +271,17 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
 	size_t n;
 
 	if (!f)
-		return fail(err, errlen, "unable to open '%s': %s", path, strerror(errno));
+		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
 	buf = malloc(REGISTRY_FILE_MAX + 1);
 	if (!buf) {
 		fclose(f);
-		return fail(err, errlen, "out of memory");
+		return set_error(err, errlen, "out of memory");
 	}
 	n = fread(buf, 1, REGISTRY_FILE_MAX + 1, f);
 	if (ferror(f) || n > REGISTRY_FILE_MAX) {
 		fclose(f);
 		free(buf);
-		return fail(err, errlen, "unable to read '%s': %s", path,
+		return set_error(err, errlen, "unable to read '%s': %s", path,
 			    n > REGISTRY_FILE_MAX ? "larger than 1 MiB" : strerror(errno));
 	}
 	fclose(f);
@@ -320,7 +308,7 @@ int registry_load(struct registry *reg, const char *path, char *err, size_t errl
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", err);
-		fail(err, errlen, "%s: %s", path, why);
+		set_error(err, errlen, "%s: %s", path, why);
 	}
 	return rc;
 }

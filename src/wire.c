@@ -192,9 +192,15 @@ void wire_event_release(struct wire_event *event)
 
 int wire_key_rejected(const struct wire_ops *ops, long status, const char *body, size_t len)
 {
-	struct json_object *root = wire_parse_json(body, len);
-	int rejected = ops->key_rejected(status, root);
+	struct json_object *root;
+	int rejected;
 
+	if (status == 401 || status == 403)
+		return 1;
+	if (!ops->key_rejected)
+		return 0;
+	root = wire_parse_json(body, len);
+	rejected = ops->key_rejected(status, root);
 	json_object_put(root);
 	return rejected;
 }

@@ -49,8 +49,9 @@ struct wire_ops {
 			  char *why, size_t whylen);
 	int (*parse_reply)(struct json_object *root, struct wire_reply *out);
 	int (*parse_event)(struct json_object *root, struct wire_event *out, struct chat_usage *usage);
-	/* 1 when status and body say the key was refused (401 and 403 for all;
-	 * Gemini answers 400 API_KEY_INVALID). */
+	/* 1 when a status other than 401 and 403 (which always mean a refused
+	 * key) and the body say the key was refused, as Gemini's 400
+	 * API_KEY_INVALID does. NULL: only 401 and 403 refuse. */
 	int (*key_rejected)(long status, struct json_object *error_body);
 };
 

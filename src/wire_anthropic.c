@@ -157,11 +157,6 @@ static int parse_event(struct json_object *root, struct wire_event *out, struct 
 	return GK_OK;
 }
 
-static int key_rejected(long status, struct json_object *error_body)
-{
-	return status == 401 || status == 403;
-}
-
 const struct wire_ops wire_anthropic = {
 	.style = WIRE_ANTHROPIC,
 	.auth_prefix = "x-api-key: ",
@@ -170,5 +165,4 @@ const struct wire_ops wire_anthropic = {
 	.build_chat = build_chat,
 	.parse_reply = parse_reply,
 	.parse_event = parse_event,
-	.key_rejected = key_rejected,
 };

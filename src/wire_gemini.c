@@ -191,8 +191,6 @@ static int key_rejected(long status, struct json_object *error_body)
 	struct json_object *details = member(member(error_body, "error"), "details");
 	const char *message;
 
-	if (status == 401 || status == 403)
-		return 1;
 	if (status != 400)
 		return 0;
 	for (size_t i = 0; details && json_object_is_type(details, json_type_array) &&

@@ -108,11 +108,6 @@ static int parse_event(struct json_object *root, struct wire_event *out, struct 
 	return GK_OK;
 }
 
-static int key_rejected(long status, struct json_object *error_body)
-{
-	return status == 401 || status == 403;
-}
-
 const struct wire_ops wire_openai = {
 	.style = WIRE_OPENAI,
 	.auth_prefix = "Authorization: Bearer ",
@@ -121,5 +116,4 @@ const struct wire_ops wire_openai = {
 	.build_chat = build_chat,
 	.parse_reply = parse_reply,
 	.parse_event = parse_event,
-	.key_rejected = key_rejected,
 };

@@ -1,0 +1,16 @@
+/* error.h: error messages for the caller's buffer.
+ *
+ * Loaders (configuration, registry, keyring, env file, Redis URL) report
+ * what failed into a buffer their caller owns, which turns it into a log
+ * line or an exit message. The message says what failed, quotes the subject
+ * where that is safe, and never holds key material. */
+#ifndef GK_ERROR_H
+#define GK_ERROR_H
+
+#include <stddef.h>
+
+/* Formats into err (truncated to errlen) and returns GK_ERR, so a loader
+ * can `return set_error(err, errlen, "unable to open '%s'", path);`. */
+int set_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
