@@ -204,22 +204,33 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 	return GK_OK;
 }
 
+/* The provider and the key (apiKey, or Gofannon's api_key) of a PUT body;
+ * a 422 naming the field when one is missing or not a string. */
+static int put_body_fields(struct exchange *ex, struct json_object *root, const char **provider_id,
+			   const char **value, size_t *value_len)
+{
+	char why[96];
+	size_t provider_len;
+
+	if (body_get_string(root, "provider", NULL, 1, provider_id, &provider_len, why, sizeof(why)) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	if (body_get_string(root, "apiKey", "api_key", 1, value, value_len, why, sizeof(why)) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	return GK_OK;
+}
+
 static int handle_put_key(struct exchange *ex)
 {
 	struct json_object *root;
 	const char *provider_id, *value, *key, *why;
-	size_t provider_len, value_len, key_len;
+	size_t value_len, key_len;
 	const struct provider *p;
-	char detail[96];
 	int rc = GK_ERR;
 
 	if (read_json_body(ex, 0, &root) != GK_OK)
 		return GK_ERR;
-	if (body_get_string(root, "provider", NULL, 1, &provider_id, &provider_len, detail, sizeof(detail)) != GK_OK ||
-	    body_get_string(root, "apiKey", "api_key", 1, &value, &value_len, detail, sizeof(detail)) != GK_OK) {
-		http_fail(ex->resp, 422, detail);
+	if (put_body_fields(ex, root, &provider_id, &value, &value_len) != GK_OK)
 		goto out;
-	}
 	p = registry_find(&ex->app->registry, provider_id);
 	if (!p) {
 		unknown_provider(ex, provider_id);
@@ -299,7 +310,8 @@ static struct json_object *user_key_status(const struct provider *p, const struc
 	obj = json_object_new_object();
 	json_object_object_add(obj, "configured", json_object_new_boolean(sk->sealed != NULL));
 	json_object_object_add(obj, "masked", opened ? json_object_new_string(mask) : NULL);
-	json_object_object_add(obj, "updatedAt", sk->updated_at ? json_object_new_string(sk->updated_at) : NULL);
+	json_object_object_add(obj, "updatedAt",
+			       sk->updated_at ? json_object_new_string(sk->updated_at) : NULL);
 	if (eff->error)
 		json_object_object_add(obj, "error", json_object_new_string(eff->error));
 	return obj;
@@ -379,9 +391,12 @@ static void log_llm_call(const char *op, const struct provider *p, const char *s
 static int llm_status(const struct llm_outcome *o)
 {
 	switch (o->result) {
-	case LLM_TIMEOUT: return 504;
-	case LLM_CLIENT_GONE: return 499; /* nginx's code; nobody reads the reply */
-	default: return 502;
+	case LLM_TIMEOUT:
+		return 504;
+	case LLM_CLIENT_GONE:
+		return 499; /* nginx's code; nobody reads the reply */
+	default:
+		return 502;
 	}
 }
 

@@ -29,8 +29,7 @@ static const char *skip_trailing_space(const char *start, const char *end)
 	return end;
 }
 
-int apikey_normalize(const char *value, size_t len, const char **start,
-		     size_t *trimmed_len, const char **why)
+int apikey_normalize(const char *value, size_t len, const char **start, size_t *trimmed_len, const char **why)
 {
 	const char *end = value + len;
 	const char *p;

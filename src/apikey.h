@@ -12,7 +12,7 @@
  * On success returns GK_OK with *start and *trimmed_len set to the key inside
  * value. On failure returns GK_ERR and sets *why to a sentence for the user;
  * the sentence never quotes the value. */
-int apikey_normalize(const char *value, size_t len, const char **start,
-		     size_t *trimmed_len, const char **why);
+int apikey_normalize(const char *value, size_t len, const char **start, size_t *trimmed_len,
+		     const char **why);
 
 #endif

@@ -21,7 +21,8 @@ static int load_all(struct loaded *l, const struct config *config, char *err, si
 		return GK_ERR;
 	}
 	if (!config->master_key_file) {
-		snprintf(err, errlen, "GOFANNON_MASTER_KEY_FILE is not set; create a master key with "
+		snprintf(err, errlen,
+			 "GOFANNON_MASTER_KEY_FILE is not set; create a master key with "
 			 "'gofannon-keys keygen /etc/gofannon-keys/master.key' and point the variable at it");
 		goto fail_registry;
 	}
@@ -43,7 +44,7 @@ fail_registry:
 
 static void release_loaded(struct app *app)
 {
-	envkeys_release(&app->envkeys);  /* borrows names from the registry: first */
+	envkeys_release(&app->envkeys); /* borrows names from the registry: first */
 	keyring_release(&app->keyring);
 	registry_release(&app->registry);
 }

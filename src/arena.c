@@ -11,7 +11,7 @@
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	size_t size;  /* usable bytes in data[] */
+	size_t size; /* usable bytes in data[] */
 	size_t fill;
 	_Alignas(ARENA_ALIGN) unsigned char data[];
 };

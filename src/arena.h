@@ -15,8 +15,8 @@ struct arena_chunk;
 
 struct arena {
 	struct arena_chunk *head;
-	size_t used;  /* bytes handed out, including alignment */
-	size_t cap;   /* limit on used */
+	size_t used; /* bytes handed out, including alignment */
+	size_t cap;  /* limit on used */
 };
 
 void arena_init(struct arena *arena, size_t cap);
@@ -28,9 +28,7 @@ void *arena_alloc(struct arena *arena, size_t size);
 char *arena_strndup(struct arena *arena, const char *s, size_t len);
 char *arena_strdup(struct arena *arena, const char *s);
 /* printf into the arena; NULL on cap or format error. */
-char *arena_printf(struct arena *arena, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-char *arena_vprintf(struct arena *arena, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+char *arena_printf(struct arena *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(struct arena *arena, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif

@@ -37,8 +37,8 @@ int body_parse_object(const char *body, size_t len, struct json_object **root, c
 	return GK_OK;
 }
 
-int body_get_string(struct json_object *root, const char *name, const char *alt_name,
-		    int required, const char **value, size_t *len, char *why, size_t whylen)
+int body_get_string(struct json_object *root, const char *name, const char *alt_name, int required,
+		    const char **value, size_t *len, char *why, size_t whylen)
 {
 	struct json_object *member = NULL;
 	const char *found = name;
@@ -76,7 +76,8 @@ static void wipe_strings(struct json_object *obj)
 		/* json-c hands out its own buffer: wipe it in place before the free. */
 		sodium_memzero((char *)json_object_get_string(obj), (size_t)json_object_get_string_len(obj));
 	} else if (json_object_is_type(obj, json_type_object)) {
-		json_object_object_foreach(obj, key, child) {
+		json_object_object_foreach(obj, key, child)
+		{
 			(void)key;
 			wipe_strings(child);
 		}

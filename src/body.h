@@ -21,8 +21,8 @@ int body_parse_object(const char *body, size_t len, struct json_object **root, c
  * A string holding a NUL character is refused too, so a C comparison sees
  * the whole value. why receives "Field 'name' is required", "... must be a
  * string" or "... must not contain NUL characters". */
-int body_get_string(struct json_object *root, const char *name, const char *alt_name,
-		    int required, const char **value, size_t *len, char *why, size_t whylen);
+int body_get_string(struct json_object *root, const char *name, const char *alt_name, int required,
+		    const char **value, size_t *len, char *why, size_t whylen);
 
 /* Wipes every string in the tree (it may hold an API key), then frees it. */
 void body_free(struct json_object *root);

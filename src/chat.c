@@ -13,9 +13,12 @@
 const char *chat_role_name(enum chat_role role)
 {
 	switch (role) {
-	case CHAT_SYSTEM: return "system";
-	case CHAT_USER: return "user";
-	case CHAT_ASSISTANT: return "assistant";
+	case CHAT_SYSTEM:
+		return "system";
+	case CHAT_USER:
+		return "user";
+	case CHAT_ASSISTANT:
+		return "assistant";
 	}
 	return "user";
 }

@@ -31,8 +31,7 @@ static const char *env_or(const char *name, const char *fallback)
 	return value && *value ? value : fallback;
 }
 
-static int env_number(const char *name, long def, long min, long max, long *out,
-		      char *err, size_t errlen)
+static int env_number(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
 {
 	const char *value = env_or(name, NULL);
 

@@ -14,20 +14,20 @@
 #define STOP_MARGIN_S 10
 
 struct config {
-	const char *user_param;        /* GOFANNON_USER_PARAM, default REMOTE_USER */
-	const char *allowed_origins;   /* GOFANNON_ALLOWED_ORIGINS, NULL: same origin */
-	const char *providers_file;    /* GOFANNON_PROVIDERS_FILE, NULL: built-in */
-	const char *env_file;          /* GOFANNON_ENV_FILE, NULL: none */
-	const char *master_key_file;   /* GOFANNON_MASTER_KEY_FILE, required */
-	const char *redis_url;         /* GOFANNON_REDIS_URL */
+	const char *user_param;	     /* GOFANNON_USER_PARAM, default REMOTE_USER */
+	const char *allowed_origins; /* GOFANNON_ALLOWED_ORIGINS, NULL: same origin */
+	const char *providers_file;  /* GOFANNON_PROVIDERS_FILE, NULL: built-in */
+	const char *env_file;	     /* GOFANNON_ENV_FILE, NULL: none */
+	const char *master_key_file; /* GOFANNON_MASTER_KEY_FILE, required */
+	const char *redis_url;	     /* GOFANNON_REDIS_URL */
 	struct redis_target redis;
-	const char *redis_prefix;      /* GOFANNON_REDIS_PREFIX, default gofannon */
-	int redis_timeout_ms;          /* GOFANNON_REDIS_TIMEOUT_MS, default 1000 */
-	int workers;                   /* GOFANNON_WORKERS, default 4 */
-	long max_requests;             /* GOFANNON_MAX_REQUESTS, 0: no limit */
-	int stop_timeout_s;            /* GOFANNON_STOP_TIMEOUT, default llm_timeout_s + 10 */
-	int llm_timeout_s;             /* GOFANNON_LLM_TIMEOUT, default 120 */
-	enum log_level log_level;      /* GOFANNON_LOG_LEVEL, default info */
+	const char *redis_prefix; /* GOFANNON_REDIS_PREFIX, default gofannon */
+	int redis_timeout_ms;	  /* GOFANNON_REDIS_TIMEOUT_MS, default 1000 */
+	int workers;		  /* GOFANNON_WORKERS, default 4 */
+	long max_requests;	  /* GOFANNON_MAX_REQUESTS, 0: no limit */
+	int stop_timeout_s;	  /* GOFANNON_STOP_TIMEOUT, default llm_timeout_s + 10 */
+	int llm_timeout_s;	  /* GOFANNON_LLM_TIMEOUT, default 120 */
+	enum log_level log_level; /* GOFANNON_LOG_LEVEL, default info */
 };
 
 /* Fills cfg from the environment. Returns GK_OK, or GK_ERR with err naming

@@ -42,8 +42,8 @@ static int set_value(struct envkey *key, const char *value, size_t len)
 	return GK_OK;
 }
 
-static int apply_line(struct envkeys *keys, const char *line, size_t len, unsigned lineno,
-		      char *err, size_t errlen)
+static int apply_line(struct envkeys *keys, const char *line, size_t len, unsigned lineno, char *err,
+		      size_t errlen)
 {
 	const char *eq;
 	size_t name_len;
@@ -71,7 +71,7 @@ static int apply_line(struct envkeys *keys, const char *line, size_t len, unsign
 	name_len = (size_t)(eq - line);
 	key = find(keys, line, name_len);
 	if (!key)
-		return GK_OK;  /* not a provider key: other settings may share the file */
+		return GK_OK; /* not a provider key: other settings may share the file */
 	line = eq + 1;
 	len -= name_len + 1;
 	if (len >= 2 && (line[0] == '"' || line[0] == '\'') && line[len - 1] == line[0]) {
@@ -117,7 +117,7 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 	close(fd);
 	if (n < 0 || got > ENV_FILE_MAX) {
 		rc = set_error(err, errlen, "unable to read '%s': %s", path,
-			  n < 0 ? strerror(errno) : "larger than 256 KiB");
+			       n < 0 ? strerror(errno) : "larger than 256 KiB");
 	} else {
 		rc = envkeys_apply_text(keys, buf, got, err, errlen);
 		if (rc != GK_OK) {
@@ -132,8 +132,8 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 	return rc;
 }
 
-int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *env_file,
-		 char *err, size_t errlen)
+int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *env_file, char *err,
+		 size_t errlen)
 {
 	keys->items = calloc(reg->count ? reg->count : 1, sizeof(*keys->items));
 	keys->count = 0;

@@ -16,8 +16,8 @@
 #define ENV_FILE_MAX (256 * 1024)
 
 struct envkey {
-	const char *name;  /* borrowed from the registry */
-	char *value;       /* NULL or non-empty */
+	const char *name; /* borrowed from the registry */
+	char *value;	  /* NULL or non-empty */
 };
 
 struct envkeys {
@@ -27,8 +27,8 @@ struct envkeys {
 
 /* Reads the keys for reg. Returns GK_OK, or GK_ERR with err set when the
  * file cannot be read or has a malformed line. */
-int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *env_file,
-		 char *err, size_t errlen);
+int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *env_file, char *err,
+		 size_t errlen);
 /* Applies the text of an env file on top of keys (exposed for tests). */
 int envkeys_apply_text(struct envkeys *keys, const char *text, size_t len, char *err, size_t errlen);
 void envkeys_release(struct envkeys *keys);

@@ -88,8 +88,7 @@ static const char *request_path(FCGX_Request *rq, struct arena *arena)
 	return arena_strndup(arena, uri, strcspn(uri, "?"));
 }
 
-static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena,
-			  struct http_request *req)
+static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena, struct http_request *req)
 {
 	const char *scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
 
@@ -116,8 +115,9 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 /* libfcgi's own printf knows few conversions: format with snprintf. */
 static void write_response(FCGX_Request *rq, const struct http_response *resp)
 {
-	const char *body = resp->body ? json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE)
+	const char *body = resp->body ? json_object_to_json_string_ext(resp->body,
+								       JSON_C_TO_STRING_PLAIN |
+									       JSON_C_TO_STRING_NOSLASHESCAPE)
 				      : "{}";
 	size_t body_len = strlen(body);
 	char head[512];

@@ -34,8 +34,7 @@ int http_fail(struct http_response *resp, int status, const char *detail)
 	return GK_ERR;
 }
 
-int http_failf(struct http_response *resp, struct arena *arena, int status,
-	       const char *fmt, ...)
+int http_failf(struct http_response *resp, struct arena *arena, int status, const char *fmt, ...)
 {
 	va_list ap;
 	char *detail;
@@ -57,21 +56,36 @@ int http_ok(struct http_response *resp, struct json_object *obj)
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 499: return "Client Closed Request";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 499:
+		return "Client Closed Request";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -136,13 +150,11 @@ static int origin_is_own(const char *origin, const char *scheme, const char *hos
 	if (!scheme || !*scheme)
 		scheme = "http";
 	scheme_len = strlen(scheme);
-	return strncasecmp(origin, scheme, scheme_len) == 0 &&
-	       strncmp(origin + scheme_len, "://", 3) == 0 &&
+	return strncasecmp(origin, scheme, scheme_len) == 0 && strncmp(origin + scheme_len, "://", 3) == 0 &&
 	       strcasecmp(origin + scheme_len + 3, host) == 0;
 }
 
-int http_origin_allowed(const char *origin, const char *scheme, const char *host,
-			const char *allowed)
+int http_origin_allowed(const char *origin, const char *scheme, const char *host, const char *allowed)
 {
 	if (!origin)
 		return 1;
@@ -151,8 +163,7 @@ int http_origin_allowed(const char *origin, const char *scheme, const char *host
 	return origin_is_own(origin, scheme, host);
 }
 
-int http_body_length(const struct http_request *req, struct http_response *resp,
-		     size_t *len)
+int http_body_length(const struct http_request *req, struct http_response *resp, size_t *len)
 {
 	if (http_parse_content_length(req->content_length, len) != GK_OK)
 		return http_fail(resp, 400, "Content-Length is not a valid number");
@@ -161,8 +172,7 @@ int http_body_length(const struct http_request *req, struct http_response *resp,
 	return GK_OK;
 }
 
-int http_read_body(struct http_request *req, struct http_response *resp, size_t len,
-		   char **body)
+int http_read_body(struct http_request *req, struct http_response *resp, size_t len, char **body)
 {
 	char *buf = arena_alloc(req->arena, len + 1);
 	size_t got = 0;

@@ -33,15 +33,15 @@ struct http_stream {
 };
 
 struct http_request {
-	struct arena *arena;         /* owns everything the request allocates */
-	const char *method;          /* REQUEST_METHOD */
-	const char *path;            /* decoded path without the query */
-	const char *user;            /* the identity parameter, NULL if absent */
-	const char *origin;          /* HTTP_ORIGIN, NULL if absent */
-	const char *scheme;          /* REQUEST_SCHEME, "http" if absent */
-	const char *host;            /* HTTP_HOST */
-	const char *content_type;    /* CONTENT_TYPE */
-	const char *content_length;  /* CONTENT_LENGTH, raw */
+	struct arena *arena;	    /* owns everything the request allocates */
+	const char *method;	    /* REQUEST_METHOD */
+	const char *path;	    /* decoded path without the query */
+	const char *user;	    /* the identity parameter, NULL if absent */
+	const char *origin;	    /* HTTP_ORIGIN, NULL if absent */
+	const char *scheme;	    /* REQUEST_SCHEME, "http" if absent */
+	const char *host;	    /* HTTP_HOST */
+	const char *content_type;   /* CONTENT_TYPE */
+	const char *content_length; /* CONTENT_LENGTH, raw */
 	http_body_reader read_body;
 	void *read_ctx;
 	struct http_stream stream;
@@ -49,9 +49,9 @@ struct http_request {
 
 struct http_response {
 	int status;
-	const char *allow;         /* Allow header for 405, or NULL */
-	struct json_object *body;  /* owned; released by http_response_release() */
-	int streamed;              /* the handler wrote the whole reply itself */
+	const char *allow;	  /* Allow header for 405, or NULL */
+	struct json_object *body; /* owned; released by http_response_release() */
+	int streamed;		  /* the handler wrote the whole reply itself */
 };
 
 void http_response_init(struct http_response *resp);
@@ -60,8 +60,8 @@ void http_response_release(struct http_response *resp);
 /* Sets resp to status with body {"detail": detail}. Returns GK_ERR, so a
  * handler can `return http_fail(...)`. */
 int http_fail(struct http_response *resp, int status, const char *detail);
-int http_failf(struct http_response *resp, struct arena *arena, int status,
-	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int http_failf(struct http_response *resp, struct arena *arena, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Sets a 200 reply whose body (owned from now on) is obj. */
 int http_ok(struct http_response *resp, struct json_object *obj);
 
@@ -77,18 +77,15 @@ int http_parse_content_length(const char *value, size_t *out);
 /* Returns 1 when a state-changing request from origin may proceed: no Origin
  * header, an origin in the allowed list (space or comma separated), or, when
  * the list is NULL or empty, the request's own scheme://host. */
-int http_origin_allowed(const char *origin, const char *scheme, const char *host,
-			const char *allowed);
+int http_origin_allowed(const char *origin, const char *scheme, const char *host, const char *allowed);
 
 /* Decides the body length from CONTENT_LENGTH before anything is read.
  * Returns GK_OK with *len set, or GK_ERR with resp set: 413 over
  * HTTP_BODY_MAX, 400 for a malformed value. */
-int http_body_length(const struct http_request *req, struct http_response *resp,
-		     size_t *len);
+int http_body_length(const struct http_request *req, struct http_response *resp, size_t *len);
 
 /* Reads exactly len bytes of body into the request arena, NUL-terminated.
  * Returns GK_OK, or GK_ERR with resp set (400 when the body is short). */
-int http_read_body(struct http_request *req, struct http_response *resp, size_t len,
-		   char **body);
+int http_read_body(struct http_request *req, struct http_response *resp, size_t len, char **body);
 
 #endif

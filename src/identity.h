@@ -9,8 +9,8 @@
 
 enum identity_result {
 	IDENTITY_OK,
-	IDENTITY_MISSING,  /* 401: nginx authenticated no one */
-	IDENTITY_INVALID,  /* 400: a value no user id can have */
+	IDENTITY_MISSING, /* 401: nginx authenticated no one */
+	IDENTITY_INVALID, /* 400: a value no user id can have */
 };
 
 /* Checks the raw parameter value (may be NULL). On IDENTITY_INVALID *why is

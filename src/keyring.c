@@ -28,8 +28,8 @@ int valid_kid(const char *kid, size_t len)
 	return 1;
 }
 
-static int parse_line(struct master_key *mk, const char *line, size_t len, unsigned lineno,
-		      char *err, size_t errlen)
+static int parse_line(struct master_key *mk, const char *line, size_t len, unsigned lineno, char *err,
+		      size_t errlen)
 {
 	const char *colon = memchr(line, ':', len);
 	size_t kid_len, bin_len;
@@ -39,11 +39,12 @@ static int parse_line(struct master_key *mk, const char *line, size_t len, unsig
 		return set_error(err, errlen, "line %u: expected KID:BASE64KEY", lineno);
 	kid_len = (size_t)(colon - line);
 	if (!valid_kid(line, kid_len))
-		return set_error(err, errlen, "line %u: key id must be 1 to 32 of A-Z, a-z, 0-9, '-', '_'", lineno);
+		return set_error(err, errlen, "line %u: key id must be 1 to 32 of A-Z, a-z, 0-9, '-', '_'",
+				 lineno);
 	memcpy(mk->kid, line, kid_len);
 	mk->kid[kid_len] = '\0';
-	if (sodium_base642bin(mk->key, sizeof(mk->key), colon + 1, len - kid_len - 1, NULL,
-			      &bin_len, &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	if (sodium_base642bin(mk->key, sizeof(mk->key), colon + 1, len - kid_len - 1, NULL, &bin_len,
+			      &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    b64_end != line + len || bin_len != sizeof(mk->key))
 		return set_error(err, errlen, "line %u: key must be 32 bytes in base64", lineno);
 	return GK_OK;
@@ -84,8 +85,10 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 				keyring_release(ring);
 				return GK_ERR;
 			}
-			if (keyring_find(ring, ring->keys[ring->count].kid, strlen(ring->keys[ring->count].kid))) {
-				set_error(err, errlen, "line %u: key id '%s' is used twice", lineno, ring->keys[ring->count].kid);
+			if (keyring_find(ring, ring->keys[ring->count].kid,
+					 strlen(ring->keys[ring->count].kid))) {
+				set_error(err, errlen, "line %u: key id '%s' is used twice", lineno,
+					  ring->keys[ring->count].kid);
 				keyring_release(ring);
 				return GK_ERR;
 			}
@@ -116,7 +119,7 @@ int keyring_load(struct keyring *ring, const char *path, char *err, size_t errle
 	if (n < 0 || got > KEYRING_FILE_MAX) {
 		sodium_memzero(buf, sizeof(buf));
 		return set_error(err, errlen, "unable to read '%s': %s", path,
-			    n < 0 ? strerror(errno) : "file too large");
+				 n < 0 ? strerror(errno) : "file too large");
 	}
 	rc = keyring_parse(ring, buf, got, err, errlen);
 	sodium_memzero(buf, sizeof(buf));
@@ -131,7 +134,7 @@ int keyring_load(struct keyring *ring, const char *path, char *err, size_t errle
 
 void keyring_release(struct keyring *ring)
 {
-	sodium_free(ring->keys);  /* wipes */
+	sodium_free(ring->keys); /* wipes */
 	ring->keys = NULL;
 	ring->count = 0;
 }
@@ -190,8 +193,7 @@ static int ends_with_newline(int fd)
 	return pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n';
 }
 
-int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len,
-		     char *err, size_t errlen)
+int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len, char *err, size_t errlen)
 {
 	unsigned char key[MASTER_KEY_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(MASTER_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)];
@@ -204,8 +206,8 @@ int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len
 	fd = open(path, flags | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return set_error(err, errlen, "unable to %s '%s': %s", append ? "open" : "create", path,
-			    errno == EEXIST ? "it already exists (refusing to overwrite a master key)"
-					    : strerror(errno));
+				 errno == EEXIST ? "it already exists (refusing to overwrite a master key)"
+						 : strerror(errno));
 	make_kid(kid, sizeof(kid));
 	randombytes_buf(key, sizeof(key));
 	sodium_bin2base64(b64, sizeof(b64), key, sizeof(key), sodium_base64_VARIANT_ORIGINAL);

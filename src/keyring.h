@@ -20,7 +20,7 @@ struct master_key {
 };
 
 struct keyring {
-	struct master_key *keys;  /* sodium_malloc'd, wiped and freed on release */
+	struct master_key *keys; /* sodium_malloc'd, wiped and freed on release */
 	size_t count;
 };
 
@@ -38,8 +38,7 @@ const struct master_key *keyring_find(const struct keyring *ring, const char *ki
 /* Creates path (mode 0600, never overwriting) holding one fresh key, or with
  * append set adds a fresh key as the new last line of an existing file.
  * Returns GK_OK, or GK_ERR with err set. */
-int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len,
-		     char *err, size_t errlen);
+int keyring_generate(const char *path, int append, char *kid_out, size_t kid_len, char *err, size_t errlen);
 
 int valid_kid(const char *kid, size_t len);
 

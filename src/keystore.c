@@ -13,8 +13,7 @@
 #define KEY_NAME_MAX (128 + 256 + 32)
 #define UPDATED_SUFFIX ":updatedAt"
 
-void keystore_init(struct keystore *ks, const struct redis_target *target, const char *prefix,
-		   int timeout_ms)
+void keystore_init(struct keystore *ks, const struct redis_target *target, const char *prefix, int timeout_ms)
 {
 	memset(ks, 0, sizeof(*ks));
 	ks->target = *target;
@@ -132,8 +131,8 @@ static int connect_store(struct keystore *ks)
  * failure is retried once on a fresh connection. A timeout is not. */
 static int stale_connection_error(const redisContext *ctx)
 {
-	return ctx->err == REDIS_ERR_EOF || (ctx->err == REDIS_ERR_IO && errno != EAGAIN &&
-					     errno != EWOULDBLOCK);
+	return ctx->err == REDIS_ERR_EOF ||
+	       (ctx->err == REDIS_ERR_IO && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 static redisReply *command(struct keystore *ks, int argc, const char **argv, const size_t *lens)
@@ -196,8 +195,8 @@ static const char *copy_reply_string(struct arena *arena, const redisReply *r, s
 	return arena_strndup(arena, r->str, r->len);
 }
 
-int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user,
-		   const struct registry *reg, struct stored_key *out)
+int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
+		   struct stored_key *out)
 {
 	const char **argv = arena_alloc(arena, (2 + 2 * reg->count) * sizeof(*argv));
 	size_t *index = arena_alloc(arena, reg->count * sizeof(*index));
@@ -247,7 +246,8 @@ int keystore_put(struct keystore *ks, const char *user, const char *field, const
 	redisReply *reply;
 
 	if (hash_name(ks, user, key, sizeof(key)) != GK_OK ||
-	    snprintf(updated_field, sizeof(updated_field), "%s" UPDATED_SUFFIX, field) >= (int)sizeof(updated_field))
+	    snprintf(updated_field, sizeof(updated_field), "%s" UPDATED_SUFFIX, field) >=
+		    (int)sizeof(updated_field))
 		return GK_NOMEM;
 	reply = command(ks, 6, argv, NULL);
 	if (!reply)
@@ -263,7 +263,8 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 	redisReply *reply;
 
 	if (hash_name(ks, user, key, sizeof(key)) != GK_OK ||
-	    snprintf(updated_field, sizeof(updated_field), "%s" UPDATED_SUFFIX, field) >= (int)sizeof(updated_field))
+	    snprintf(updated_field, sizeof(updated_field), "%s" UPDATED_SUFFIX, field) >=
+		    (int)sizeof(updated_field))
 		return GK_NOMEM;
 	reply = command(ks, 4, argv, NULL);
 	if (!reply)
@@ -361,7 +362,7 @@ static redisReply *command_watched(struct keystore *ks, int argc, const char **a
 	if (reply->type == REDIS_REPLY_ERROR) {
 		report_down(ks, argv[0], reply->str);
 		freeReplyObject(reply);
-		drop_connection(ks);  /* whatever MULTI state it was in goes with it */
+		drop_connection(ks); /* whatever MULTI state it was in goes with it */
 		return NULL;
 	}
 	return reply;
@@ -417,7 +418,7 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 	lens = arena_alloc(arena, (all->elements + 2) * sizeof(*lens));
 	if (all->type != REDIS_REPLY_ARRAY || !argv || !lens) {
 		rc = all->type == REDIS_REPLY_ARRAY ? GK_NOMEM : GK_UNAVAILABLE;
-		drop_connection(ks);  /* still watching: start clean next time */
+		drop_connection(ks); /* still watching: start clean next time */
 		goto out;
 	}
 	pairs = collect_rewrites(all, arena, fn, ctx, argv, lens);

@@ -27,13 +27,13 @@ struct keystore {
 	char prefix[128];
 	int timeout_ms;
 	struct redisContext *ctx;
-	int reported_down;  /* an outage is logged once, and its end once */
+	int reported_down; /* an outage is logged once, and its end once */
 };
 
 struct stored_key {
-	const char *sealed;      /* NULL when none is stored */
+	const char *sealed; /* NULL when none is stored */
 	size_t sealed_len;
-	const char *updated_at;  /* NULL when unknown */
+	const char *updated_at; /* NULL when unknown */
 };
 
 #define KEYSTORE_FIELD_MAX 128
@@ -46,8 +46,8 @@ int keystore_ping(struct keystore *ks);
 
 /* Fills out[i] for every provider i of reg (out has reg->count entries),
  * copying the values into arena. */
-int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user,
-		   const struct registry *reg, struct stored_key *out);
+int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
+		   struct stored_key *out);
 
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
 		 const char *updated_at);

@@ -91,16 +91,26 @@ void llm_global_cleanup(void)
 const char *llm_result_name(enum llm_result result)
 {
 	switch (result) {
-	case LLM_OK: return "ok";
-	case LLM_REJECTED: return "key_rejected";
-	case LLM_HTTP_ERROR: return "http_error";
-	case LLM_BAD_REPLY: return "bad_reply";
-	case LLM_TOO_LARGE: return "too_large";
-	case LLM_UNREACHABLE: return "unreachable";
-	case LLM_TIMEOUT: return "timeout";
-	case LLM_REFUSED: return "refused";
-	case LLM_CLIENT_GONE: return "client_gone";
-	case LLM_INTERNAL: return "internal";
+	case LLM_OK:
+		return "ok";
+	case LLM_REJECTED:
+		return "key_rejected";
+	case LLM_HTTP_ERROR:
+		return "http_error";
+	case LLM_BAD_REPLY:
+		return "bad_reply";
+	case LLM_TOO_LARGE:
+		return "too_large";
+	case LLM_UNREACHABLE:
+		return "unreachable";
+	case LLM_TIMEOUT:
+		return "timeout";
+	case LLM_REFUSED:
+		return "refused";
+	case LLM_CLIENT_GONE:
+		return "client_gone";
+	case LLM_INTERNAL:
+		return "internal";
 	}
 	return "unknown";
 }

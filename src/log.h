@@ -7,7 +7,12 @@
 #ifndef GK_LOG_H
 #define GK_LOG_H
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR
+};
 
 void log_set_level(enum log_level level);
 int log_parse_level(const char *name, enum log_level *out);

@@ -27,21 +27,20 @@
 
 struct serve_options {
 	const char *listen;
-	int workers;  /* -1: from the configuration */
+	int workers; /* -1: from the configuration */
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]\n"
-		"       gofannon-keys keygen [--append] FILE\n"
-		"       gofannon-keys rekey\n"
-		"       gofannon-keys version\n"
-		"\n"
-		"serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
-		"socket activation, or from --listen. rekey seals every stored key again\n"
-		"under the newest master key (see docs/operations.md). Settings come from\n"
-		"GOFANNON_* environment variables; see the README.\n");
+	fprintf(out, "usage: gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]\n"
+		     "       gofannon-keys keygen [--append] FILE\n"
+		     "       gofannon-keys rekey\n"
+		     "       gofannon-keys version\n"
+		     "\n"
+		     "serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
+		     "socket activation, or from --listen. rekey seals every stored key again\n"
+		     "under the newest master key (see docs/operations.md). Settings come from\n"
+		     "GOFANNON_* environment variables; see the README.\n");
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -99,7 +98,8 @@ static void report_rekey(int rc, const struct rekey_report *r, const char *kid)
 	       rc == GK_OK ? "complete" : "INCOMPLETE", r->hashes, r->resealed, kid, r->current,
 	       r->unreadable, r->unknown);
 	if (rc != GK_OK)
-		printf("rekey: keep the old master keys in the file and run rekey again once Redis answers\n");
+		printf("rekey: keep the old master keys in the file and run rekey again once Redis "
+		       "answers\n");
 }
 
 static int cmd_rekey(int argc, char **argv)
@@ -173,12 +173,14 @@ static int find_listener(const struct serve_options *opt)
 			return fd;
 		log_event(LOG_ERROR, "socket_activation_failed",
 			  "error=\"fd %d from systemd is not a listening stream socket\" "
-			  "hint=\"the .socket unit needs ListenStream= and Accept=no\"", fd);
+			  "hint=\"the .socket unit needs ListenStream= and Accept=no\"",
+			  fd);
 		return -1;
 	}
 	if (!opt->listen) {
 		log_event(LOG_ERROR, "no_listen_socket",
-			  "hint=\"run under spawn-fcgi -n, systemd socket activation, or pass --listen PATH|HOST:PORT\"");
+			  "hint=\"run under spawn-fcgi -n, systemd socket activation, or pass --listen "
+			  "PATH|HOST:PORT\"");
 		return -1;
 	}
 	fd = fcgi_listen(opt->listen, LISTEN_BACKLOG);

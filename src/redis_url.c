@@ -37,8 +37,7 @@ static int copy_part(char *dst, size_t cap, const char *src, size_t len)
 }
 
 /* "user:password@" or "password@" (then user is empty) before rest. */
-static int parse_userinfo(const char **p, const char *end, struct redis_target *out,
-			  char *err, size_t errlen)
+static int parse_userinfo(const char **p, const char *end, struct redis_target *out, char *err, size_t errlen)
 {
 	const char *at = memchr(*p, '@', (size_t)(end - *p));
 	const char *colon;
@@ -48,7 +47,8 @@ static int parse_userinfo(const char **p, const char *end, struct redis_target *
 	colon = memchr(*p, ':', (size_t)(at - *p));
 	if (colon) {
 		if (copy_part(out->user, sizeof(out->user), *p, (size_t)(colon - *p)) != GK_OK ||
-		    copy_part(out->password, sizeof(out->password), colon + 1, (size_t)(at - colon - 1)) != GK_OK)
+		    copy_part(out->password, sizeof(out->password), colon + 1, (size_t)(at - colon - 1)) !=
+			    GK_OK)
 			return set_error(err, errlen, "Redis URL user or password is too long");
 	} else if (copy_part(out->password, sizeof(out->password), *p, (size_t)(at - *p)) != GK_OK) {
 		return set_error(err, errlen, "Redis URL password is too long");
@@ -98,7 +98,8 @@ static int parse_unix(const char *p, struct redis_target *out, char *err, size_t
 	if (!query)
 		query = end;
 	if (*p != '/' || copy_part(out->path, sizeof(out->path), p, (size_t)(query - p)) != GK_OK)
-		return set_error(err, errlen, "Redis socket path must be absolute and shorter than 108 bytes");
+		return set_error(err, errlen,
+				 "Redis socket path must be absolute and shorter than 108 bytes");
 	if (query < end) {
 		if (strncmp(query, "?db=", 4) != 0 ||
 		    parse_number(query + 4, (size_t)(end - query - 4), 0, 1 << 20, &n) != GK_OK)

@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 struct redis_target {
-	char host[256];  /* empty for a unix socket */
+	char host[256]; /* empty for a unix socket */
 	int port;
-	char path[108];  /* unix socket path, empty for TCP */
-	char user[128];  /* empty: no AUTH, or password-only AUTH */
+	char path[108]; /* unix socket path, empty for TCP */
+	char user[128]; /* empty: no AUTH, or password-only AUTH */
 	char password[256];
 	int db;
 };

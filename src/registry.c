@@ -17,7 +17,8 @@ static int valid_id(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > PROVIDER_ID_MAX || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+	if (len == 0 || len > PROVIDER_ID_MAX ||
+	    !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
 		return 0;
 	for (; *s; s++)
 		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' && *s != '_')
@@ -79,9 +80,12 @@ static int parse_wire_style(const char *s, enum wire_style *out)
 const char *wire_style_name(enum wire_style style)
 {
 	switch (style) {
-	case WIRE_OPENAI: return "openai";
-	case WIRE_ANTHROPIC: return "anthropic";
-	case WIRE_GEMINI: return "gemini";
+	case WIRE_OPENAI:
+		return "openai";
+	case WIRE_ANTHROPIC:
+		return "anthropic";
+	case WIRE_GEMINI:
+		return "gemini";
 	}
 	return "unknown";
 }
@@ -123,7 +127,8 @@ static int parse_models(struct provider *p, struct json_object *entry, char *err
 	p->models = calloc(1, sizeof(char *));
 	if (!p->models)
 		return set_error(err, errlen, "out of memory");
-	if (!json_object_object_get_ex(entry, "models", &models) || json_object_is_type(models, json_type_null))
+	if (!json_object_object_get_ex(entry, "models", &models) ||
+	    json_object_is_type(models, json_type_null))
 		return GK_OK;
 	if (!json_object_is_type(models, json_type_array))
 		return set_error(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
@@ -136,7 +141,8 @@ static int parse_models(struct provider *p, struct json_object *entry, char *err
 		struct json_object *m = json_object_array_get_idx(models, i);
 
 		if (!json_object_is_type(m, json_type_string))
-			return set_error(err, errlen, "provider '%s': 'models' must be an array of strings", p->id);
+			return set_error(err, errlen, "provider '%s': 'models' must be an array of strings",
+					 p->id);
 		p->models[i] = strdup(json_object_get_string(m));
 		if (!p->models[i])
 			return set_error(err, errlen, "out of memory");
@@ -150,8 +156,8 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static int parse_provider(struct provider *p, struct json_object *entry, size_t index,
-			  char *err, size_t errlen)
+static int parse_provider(struct provider *p, struct json_object *entry, size_t index, char *err,
+			  size_t errlen)
 {
 	const char *id, *name, *description, *env_var, *field, *wire, *base_url, *verify, *override;
 	int bad = 0;
@@ -160,7 +166,8 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 		return set_error(err, errlen, "provider #%zu is not an object", index + 1);
 	id = member_string(entry, "id", &bad);
 	if (!id || bad || !valid_id(id))
-		return set_error(err, errlen, "provider #%zu: 'id' must be 1 to 32 of a-z, 0-9, '-' and '_'", index + 1);
+		return set_error(err, errlen, "provider #%zu: 'id' must be 1 to 32 of a-z, 0-9, '-' and '_'",
+				 index + 1);
 	name = member_string(entry, "name", &bad);
 	description = member_string(entry, "description", &bad);
 	env_var = member_string(entry, "envVar", &bad);
@@ -169,23 +176,29 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	base_url = member_string(entry, "baseUrl", &bad);
 	verify = member_string(entry, "verify", &bad);
 	if (bad)
-		return set_error(err, errlen, "provider '%s': every field except 'models' must be a string", id);
+		return set_error(err, errlen, "provider '%s': every field except 'models' must be a string",
+				 id);
 	if (!name || !*name)
 		return set_error(err, errlen, "provider '%s': 'name' is required", id);
 	if (env_var && !valid_env_name(env_var))
-		return set_error(err, errlen, "provider '%s': 'envVar' must be an upper-case variable name", id);
+		return set_error(err, errlen, "provider '%s': 'envVar' must be an upper-case variable name",
+				 id);
 	if (field && !valid_field_name(field))
-		return set_error(err, errlen, "provider '%s': 'userKeyField' must be letters, digits and '_'", id);
+		return set_error(err, errlen, "provider '%s': 'userKeyField' must be letters, digits and '_'",
+				 id);
 	if (!wire || parse_wire_style(wire, &p->wire_style) != GK_OK)
-		return set_error(err, errlen, "provider '%s': 'wireStyle' must be openai, anthropic or gemini", id);
+		return set_error(err, errlen,
+				 "provider '%s': 'wireStyle' must be openai, anthropic or gemini", id);
 	override = base_url_override(id);
 	if (override)
 		base_url = override;
 	if (!base_url || !valid_base_url(base_url))
-		return set_error(err, errlen, "provider '%s': base URL must start with https:// or http://", id);
+		return set_error(err, errlen, "provider '%s': base URL must start with https:// or http://",
+				 id);
 	if (verify && !valid_verify(verify))
 		return set_error(err, errlen,
-			    "provider '%s': 'verify' must be \"chat\" or a path such as \"/models\"", id);
+				 "provider '%s': 'verify' must be \"chat\" or a path such as \"/models\"",
+				 id);
 
 	p->id = strdup(id);
 	p->name = strdup(name);
@@ -210,8 +223,9 @@ static int check_unique(const struct registry *reg, char *err, size_t errlen)
 				return set_error(err, errlen, "provider '%s' is listed twice", a->id);
 			if (a->user_key_field && b->user_key_field &&
 			    strcmp(a->user_key_field, b->user_key_field) == 0)
-				return set_error(err, errlen, "providers '%s' and '%s' share userKeyField '%s'",
-					    b->id, a->id, a->user_key_field);
+				return set_error(err, errlen,
+						 "providers '%s' and '%s' share userKeyField '%s'", b->id,
+						 a->id, a->user_key_field);
 		}
 	}
 	return GK_OK;
@@ -251,8 +265,8 @@ int registry_parse(struct registry *reg, const char *json, size_t len, char *err
 	}
 	for (size_t i = 0; i < n; i++) {
 		reg->count = i + 1;
-		if (parse_provider(&reg->providers[i], json_object_array_get_idx(list, i), i,
-				   err, errlen) != GK_OK)
+		if (parse_provider(&reg->providers[i], json_object_array_get_idx(list, i), i, err, errlen) !=
+		    GK_OK)
 			goto out;
 	}
 	rc = check_unique(reg, err, errlen);
@@ -282,7 +296,7 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
 		fclose(f);
 		free(buf);
 		return set_error(err, errlen, "unable to read '%s': %s", path,
-			    n > REGISTRY_FILE_MAX ? "larger than 1 MiB" : strerror(errno));
+				 n > REGISTRY_FILE_MAX ? "larger than 1 MiB" : strerror(errno));
 	}
 	fclose(f);
 	buf[n] = '\0';
@@ -298,8 +312,7 @@ int registry_load(struct registry *reg, const char *path, char *err, size_t errl
 	int rc;
 
 	if (!path)
-		return registry_parse(reg, default_registry_json, strlen(default_registry_json),
-				      err, errlen);
+		return registry_parse(reg, default_registry_json, strlen(default_registry_json), err, errlen);
 	if (read_file(path, &data, &len, err, errlen) != GK_OK)
 		return GK_ERR;
 	rc = registry_parse(reg, data, len, err, errlen);

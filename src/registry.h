@@ -18,17 +18,17 @@ enum wire_style {
 };
 
 struct provider {
-	char *id;             /* [a-z0-9][a-z0-9_-]*, matched exactly */
+	char *id; /* [a-z0-9][a-z0-9_-]*, matched exactly */
 	char *name;
 	char *description;    /* "" when absent */
-	char *env_var;        /* NULL: no system-wide key */
+	char *env_var;	      /* NULL: no system-wide key */
 	char *user_key_field; /* NULL: users cannot store a key */
 	enum wire_style wire_style;
-	char *base_url;       /* after any <ID>_BASE_URL override */
-	char *verify;	      /* how a key is checked: NULL, the wire style's model
-			       * list; "chat", a billed 1-token completion; else a
-			       * path under base_url to GET ("/key") */
-	char **models;        /* NULL-terminated */
+	char *base_url; /* after any <ID>_BASE_URL override */
+	char *verify;	/* how a key is checked: NULL, the wire style's model
+			 * list; "chat", a billed 1-token completion; else a
+			 * path under base_url to GET ("/key") */
+	char **models;	/* NULL-terminated */
 	size_t model_count;
 };
 
@@ -40,8 +40,7 @@ struct registry {
 /* Parses registry JSON. Returns GK_OK, or GK_ERR with a message in err that
  * names the entry and field at fault. A non-empty environment variable
  * <ID>_BASE_URL (OPENAI_BASE_URL, ...) replaces the entry's base URL. */
-int registry_parse(struct registry *reg, const char *json, size_t len,
-		   char *err, size_t errlen);
+int registry_parse(struct registry *reg, const char *json, size_t len, char *err, size_t errlen);
 /* Loads GOFANNON_PROVIDERS_FILE when path is non-NULL, else the built-in
  * registry; base URL overrides come from the environment. */
 int registry_load(struct registry *reg, const char *path, char *err, size_t errlen);

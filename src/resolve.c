@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-void resolve_effective_key(const struct keyring *ring, const struct envkeys *env,
-			   const char *user, const struct provider *provider,
-			   const struct stored_key *stored, struct effective_key *out)
+void resolve_effective_key(const struct keyring *ring, const struct envkeys *env, const char *user,
+			   const struct provider *provider, const struct stored_key *stored,
+			   struct effective_key *out)
 {
 	const char *system_key;
 
@@ -36,9 +36,12 @@ void effective_key_wipe(struct effective_key *key)
 const char *key_source_name(enum key_source source)
 {
 	switch (source) {
-	case SOURCE_USER: return "user";
-	case SOURCE_ENV: return "env";
-	case SOURCE_NONE: break;
+	case SOURCE_USER:
+		return "user";
+	case SOURCE_ENV:
+		return "env";
+	case SOURCE_NONE:
+		break;
 	}
 	return NULL;
 }

@@ -14,18 +14,22 @@
 #include "seal.h"
 #include "secret.h"
 
-enum key_source { SOURCE_NONE, SOURCE_USER, SOURCE_ENV };
+enum key_source {
+	SOURCE_NONE,
+	SOURCE_USER,
+	SOURCE_ENV
+};
 
 struct effective_key {
 	enum key_source source;
 	int has_key;
-	const char *error;  /* set when the user's stored key does not open */
-	struct secret key;  /* the key when has_key; wipe with effective_key_wipe */
+	const char *error; /* set when the user's stored key does not open */
+	struct secret key; /* the key when has_key; wipe with effective_key_wipe */
 };
 
-void resolve_effective_key(const struct keyring *ring, const struct envkeys *env,
-			   const char *user, const struct provider *provider,
-			   const struct stored_key *stored, struct effective_key *out);
+void resolve_effective_key(const struct keyring *ring, const struct envkeys *env, const char *user,
+			   const struct provider *provider, const struct stored_key *stored,
+			   struct effective_key *out);
 void effective_key_wipe(struct effective_key *key);
 
 /* "user", "env", or NULL for none. */

@@ -58,8 +58,7 @@ static void append_allow(char *allow, size_t size, const char *method)
 	snprintf(allow + used, size - used, "%s%s", used ? ", " : "", method);
 }
 
-enum route_match router_match(const char *method, const char *path,
-			      struct route_result *out)
+enum route_match router_match(const char *method, const char *path, struct route_result *out)
 {
 	char provider[ROUTE_SEGMENT_MAX + 1];
 	int path_known = 0;

@@ -23,21 +23,20 @@ enum route_id {
 
 enum route_match {
 	ROUTE_FOUND,
-	ROUTE_NOT_FOUND,          /* 404 */
-	ROUTE_METHOD_NOT_ALLOWED  /* 405, allow says which methods are */
+	ROUTE_NOT_FOUND,	 /* 404 */
+	ROUTE_METHOD_NOT_ALLOWED /* 405, allow says which methods are */
 };
 
 #define ROUTE_SEGMENT_MAX 256
 
 struct route_result {
 	enum route_id id;
-	const char *name;              /* for log lines: the pattern, never the raw path */
+	const char *name; /* for log lines: the pattern, never the raw path */
 	int needs_identity;
-	char provider[ROUTE_SEGMENT_MAX + 1];  /* the {provider} segment, or "" */
-	char allow[64];                /* for ROUTE_METHOD_NOT_ALLOWED */
+	char provider[ROUTE_SEGMENT_MAX + 1]; /* the {provider} segment, or "" */
+	char allow[64];			      /* for ROUTE_METHOD_NOT_ALLOWED */
 };
 
-enum route_match router_match(const char *method, const char *path,
-			      struct route_result *out);
+enum route_match router_match(const char *method, const char *path, struct route_result *out);
 
 #endif

@@ -22,8 +22,8 @@ static size_t build_ad(unsigned char *ad, size_t cap, const char *kid, const cha
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
-int seal_value(const struct keyring *ring, const char *user, const char *provider_id,
-	       const char *plain, size_t len, char *out, size_t outlen)
+int seal_value(const struct keyring *ring, const char *user, const char *provider_id, const char *plain,
+	       size_t len, char *out, size_t outlen)
 {
 	const struct master_key *mk = keyring_current(ring);
 	unsigned char box[BOX_MAX];
@@ -64,9 +64,8 @@ int sealed_kid(const char *sealed, size_t len, const char **kid, size_t *kid_len
 	return GK_OK;
 }
 
-enum open_result open_value(const struct keyring *ring, const char *user,
-			    const char *provider_id, const char *sealed, size_t len,
-			    struct secret *out)
+enum open_result open_value(const struct keyring *ring, const char *user, const char *provider_id,
+			    const char *sealed, size_t len, struct secret *out)
 {
 	unsigned char box[BOX_MAX];
 	unsigned char ad[AD_MAX];
@@ -82,16 +81,16 @@ enum open_result open_value(const struct keyring *ring, const char *user,
 	if (!mk)
 		return OPEN_UNKNOWN_KID;
 	b64 = kid + kid_len + 1;
-	if (sodium_base642bin(box, sizeof(box), b64, len - (size_t)(b64 - sealed), NULL, &box_len,
-			      &b64_end, B64_VARIANT) != 0 ||
+	if (sodium_base642bin(box, sizeof(box), b64, len - (size_t)(b64 - sealed), NULL, &box_len, &b64_end,
+			      B64_VARIANT) != 0 ||
 	    b64_end != sealed + len || box_len < NONCE_BYTES + TAG_BYTES)
 		return OPEN_MALFORMED;
 	ad_len = build_ad(ad, sizeof(ad), mk->kid, provider_id, user);
 	if (!ad_len)
 		return OPEN_FAILED;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out->value, &plain_len, NULL,
-						       box + NONCE_BYTES, box_len - NONCE_BYTES, ad,
-						       ad_len, box, mk->key) != 0 ||
+						       box + NONCE_BYTES, box_len - NONCE_BYTES, ad, ad_len,
+						       box, mk->key) != 0 ||
 	    plain_len > API_KEY_MAX) {
 		secret_wipe(out);
 		return OPEN_FAILED;
@@ -105,10 +104,14 @@ enum open_result open_value(const struct keyring *ring, const char *user,
 const char *open_result_detail(enum open_result result)
 {
 	switch (result) {
-	case OPEN_OK: return "";
-	case OPEN_MALFORMED: return "The stored key is damaged; save it again";
-	case OPEN_UNKNOWN_KID: return "The stored key was sealed with a master key this server does not have";
-	case OPEN_FAILED: return "The stored key cannot be decrypted; save it again";
+	case OPEN_OK:
+		return "";
+	case OPEN_MALFORMED:
+		return "The stored key is damaged; save it again";
+	case OPEN_UNKNOWN_KID:
+		return "The stored key was sealed with a master key this server does not have";
+	case OPEN_FAILED:
+		return "The stored key cannot be decrypted; save it again";
 	}
 	return "The stored key cannot be decrypted";
 }

@@ -18,19 +18,18 @@
 
 enum open_result {
 	OPEN_OK,
-	OPEN_MALFORMED,    /* not a v1 value */
-	OPEN_UNKNOWN_KID,  /* its master key is not in the keyring */
-	OPEN_FAILED,       /* tampered, or bound to another user or provider */
+	OPEN_MALFORMED,	  /* not a v1 value */
+	OPEN_UNKNOWN_KID, /* its master key is not in the keyring */
+	OPEN_FAILED,	  /* tampered, or bound to another user or provider */
 };
 
 /* Seals plain[0..len) into out (NUL-terminated). Returns GK_OK or GK_ERR. */
-int seal_value(const struct keyring *ring, const char *user, const char *provider_id,
-	       const char *plain, size_t len, char *out, size_t outlen);
+int seal_value(const struct keyring *ring, const char *user, const char *provider_id, const char *plain,
+	       size_t len, char *out, size_t outlen);
 
 /* Opens sealed[0..len) into *out, which the caller wipes. */
-enum open_result open_value(const struct keyring *ring, const char *user,
-			    const char *provider_id, const char *sealed, size_t len,
-			    struct secret *out);
+enum open_result open_value(const struct keyring *ring, const char *user, const char *provider_id,
+			    const char *sealed, size_t len, struct secret *out);
 
 /* The kid of a sealed value, without opening it; GK_ERR when malformed. */
 int sealed_kid(const char *sealed, size_t len, const char **kid, size_t *kid_len);

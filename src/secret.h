@@ -12,7 +12,7 @@
 
 struct secret {
 	size_t len;
-	char value[API_KEY_MAX + 1];  /* NUL-terminated */
+	char value[API_KEY_MAX + 1]; /* NUL-terminated */
 };
 
 static inline void secret_wipe(struct secret *secret)

@@ -7,9 +7,9 @@
 #define GK_STATUS_H
 
 #define GK_OK 0
-#define GK_ERR (-1)          /* generic failure, the detail says why */
-#define GK_UNAVAILABLE (-2)  /* a backend (Redis) did not answer in time */
-#define GK_NOMEM (-3)        /* allocation failed or a cap was reached */
-#define GK_CONFLICT (-4)     /* another client changed the data first: read it again */
+#define GK_ERR (-1)	    /* generic failure, the detail says why */
+#define GK_UNAVAILABLE (-2) /* a backend (Redis) did not answer in time */
+#define GK_NOMEM (-3)	    /* allocation failed or a cap was reached */
+#define GK_CONFLICT (-4)    /* another client changed the data first: read it again */
 
 #endif

@@ -505,11 +505,18 @@ static void handle_signals(struct supervisor *sv, int64_t now)
 
 	while (read(sv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGHUP: begin_reload(sv); break;
+		case SIGHUP:
+			begin_reload(sv);
+			break;
 		case SIGTERM:
-		case SIGQUIT: begin_stop(sv, 1, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGQUIT", now); break;
-		case SIGINT: begin_stop(sv, 0, "SIGINT", now); break;
-		default: /* SIGCHLD: reap() looks on every turn */ break;
+		case SIGQUIT:
+			begin_stop(sv, 1, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGQUIT", now);
+			break;
+		case SIGINT:
+			begin_stop(sv, 0, "SIGINT", now);
+			break;
+		default: /* SIGCHLD: reap() looks on every turn */
+			break;
 		}
 	}
 }

@@ -18,9 +18,12 @@
 const struct wire_ops *wire_ops_for(enum wire_style style)
 {
 	switch (style) {
-	case WIRE_OPENAI: return &wire_openai;
-	case WIRE_ANTHROPIC: return &wire_anthropic;
-	case WIRE_GEMINI: return &wire_gemini;
+	case WIRE_OPENAI:
+		return &wire_openai;
+	case WIRE_ANTHROPIC:
+		return &wire_anthropic;
+	case WIRE_GEMINI:
+		return &wire_gemini;
 	}
 	return &wire_openai;
 }

@@ -51,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(open_value(&ring, "bob", "openai", stored, size, &out) == OPEN_FAILED);
 		FUZZ_CHECK(open_value(&ring, "alice", "anthropic", stored, size, &out) == OPEN_FAILED);
 		break;
-	case OPEN_UNKNOWN_KID: FUZZ_CHECK(has_kid && !keyring_find(&ring, kid, kid_len)); break;
+	case OPEN_UNKNOWN_KID:
+		FUZZ_CHECK(has_kid && !keyring_find(&ring, kid, kid_len));
+		break;
 	case OPEN_FAILED:
 		FUZZ_CHECK(has_kid);
 		/* fall through */
@@ -61,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(out.value); i++)
 			FUZZ_CHECK(out.value[i] == 0);
 		break;
-	default: FUZZ_CHECK(!"unknown open_result");
+	default:
+		FUZZ_CHECK(!"unknown open_result");
 	}
 	FUZZ_CHECK(*open_result_detail(rc) || rc == OPEN_OK);
 

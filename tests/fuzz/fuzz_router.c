@@ -50,8 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(method[0] == '\0' || strstr(out.allow, method) == NULL);
 		FUZZ_CHECK(out.provider[0] == '\0');
 		break;
-	case ROUTE_NOT_FOUND: FUZZ_CHECK(out.allow[0] == '\0' && out.provider[0] == '\0'); break;
-	default: FUZZ_CHECK(!"unknown route_match");
+	case ROUTE_NOT_FOUND:
+		FUZZ_CHECK(out.allow[0] == '\0' && out.provider[0] == '\0');
+		break;
+	default:
+		FUZZ_CHECK(!"unknown route_match");
 	}
 	free(path);
 	return 0;

@@ -82,7 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wire_event_release(&event);
 		break;
 	}
-	default: check_error_message(ops, data + 1, size - 1); break;
+	default:
+		check_error_message(ops, data + 1, size - 1);
+		break;
 	}
 	free(body);
 	return 0;

@@ -267,7 +267,8 @@ static void test_body_string_with_nul(void **state)
 	assert_int_equal(body_get_string(root, "provider", NULL, 1, &value, &len, why, sizeof(why)), GK_ERR);
 	assert_string_equal(why, "Field 'provider' must not contain NUL characters");
 	assert_null(value);
-	assert_int_equal(body_get_string(root, "apiKey", "api_key", 1, &value, &len, why, sizeof(why)), GK_ERR);
+	assert_int_equal(body_get_string(root, "apiKey", "api_key", 1, &value, &len, why, sizeof(why)),
+			 GK_ERR);
 	assert_string_equal(why, "Field 'api_key' must not contain NUL characters");
 	body_free(root);
 }
