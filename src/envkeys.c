@@ -42,6 +42,11 @@ static int set_value(struct envkey *key, const char *value, size_t len)
 	return GK_OK;
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
 static int apply_line(struct envkeys *keys, const char *line, size_t len, unsigned lineno, char *err,
 		      size_t errlen)
 {
@@ -49,11 +54,11 @@ static int apply_line(struct envkeys *keys, const char *line, size_t len, unsign
 	size_t name_len;
 	struct envkey *key;
 
-	while (len && (*line == ' ' || *line == '\t')) {
+	while (len && is_blank(*line)) {
 		line++;
 		len--;
 	}
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+	while (len && (line[len - 1] == '\r' || is_blank(line[len - 1])))
 		len--;
 	if (len == 0 || *line == '#')
 		return GK_OK;
@@ -69,11 +74,19 @@ static int apply_line(struct envkeys *keys, const char *line, size_t len, unsign
 	if (!eq || eq == line)
 		return set_error(err, errlen, "line %u: expected NAME=value", lineno);
 	name_len = (size_t)(eq - line);
+	len -= name_len + 1;
+	/* "NAME = value", as systemd's EnvironmentFile= reads it: the blanks
+	 * around '=' belong to neither side */
+	while (name_len && is_blank(line[name_len - 1]))
+		name_len--;
 	key = find(keys, line, name_len);
 	if (!key)
 		return GK_OK; /* not a provider key: other settings may share the file */
 	line = eq + 1;
-	len -= name_len + 1;
+	while (len && is_blank(*line)) {
+		line++;
+		len--;
+	}
 	if (len >= 2 && (line[0] == '"' || line[0] == '\'') && line[len - 1] == line[0]) {
 		line++;
 		len -= 2;

@@ -37,6 +37,43 @@ static int copy_part(char *dst, size_t cap, const char *src, size_t len)
 }
 
 /* "user:password@" or "password@" (then user is empty) before rest. */
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies a user or password percent-decoded, as URLs carry '@', ':' and '/'
+ * in them ("p%40ss" is "p@ss"). A malformed escape or a NUL is an error. */
+static int copy_decoded(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+
+		if (c == '%') {
+			int hi = i + 2 < len ? hex_value(src[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_value(src[i + 2]) : -1;
+
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return GK_ERR;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (o + 1 >= cap)
+			return GK_ERR;
+		dst[o++] = c;
+	}
+	dst[o] = '\0';
+	return GK_OK;
+}
+
 static int parse_userinfo(const char **p, const char *end, struct redis_target *out, char *err, size_t errlen)
 {
 	const char *at = memchr(*p, '@', (size_t)(end - *p));
@@ -46,12 +83,13 @@ static int parse_userinfo(const char **p, const char *end, struct redis_target *
 		return GK_OK;
 	colon = memchr(*p, ':', (size_t)(at - *p));
 	if (colon) {
-		if (copy_part(out->user, sizeof(out->user), *p, (size_t)(colon - *p)) != GK_OK ||
-		    copy_part(out->password, sizeof(out->password), colon + 1, (size_t)(at - colon - 1)) !=
+		if (copy_decoded(out->user, sizeof(out->user), *p, (size_t)(colon - *p)) != GK_OK ||
+		    copy_decoded(out->password, sizeof(out->password), colon + 1, (size_t)(at - colon - 1)) !=
 			    GK_OK)
-			return set_error(err, errlen, "Redis URL user or password is too long");
-	} else if (copy_part(out->password, sizeof(out->password), *p, (size_t)(at - *p)) != GK_OK) {
-		return set_error(err, errlen, "Redis URL password is too long");
+			return set_error(err, errlen,
+					 "Redis URL user or password is too long or badly %%-encoded");
+	} else if (copy_decoded(out->password, sizeof(out->password), *p, (size_t)(at - *p)) != GK_OK) {
+		return set_error(err, errlen, "Redis URL password is too long or badly %%-encoded");
 	}
 	*p = at + 1;
 	return GK_OK;

@@ -105,16 +105,26 @@ static const char *member_string(struct json_object *obj, const char *name, int 
 	return json_object_get_string(value);
 }
 
-/* The base URL, or the <ID>_BASE_URL environment variable when set. */
-static const char *base_url_override(const char *id)
-{
-	char name[PROVIDER_ID_MAX + sizeof("_BASE_URL")];
-	size_t i;
-	const char *value;
+#define BASE_URL_VAR_MAX (PROVIDER_ID_MAX + sizeof("_BASE_URL"))
 
-	for (i = 0; id[i]; i++)
+/* The variable that overrides a provider's base URL: OPENAI_BASE_URL for
+ * openai, MY_LLM_BASE_URL for my-llm. */
+static void base_url_variable(const char *id, char name[BASE_URL_VAR_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < PROVIDER_ID_MAX && id[i]; i++)
 		name[i] = isalnum((unsigned char)id[i]) ? (char)toupper((unsigned char)id[i]) : '_';
 	memcpy(name + i, "_BASE_URL", sizeof("_BASE_URL"));
+}
+
+/* The <ID>_BASE_URL environment variable when set and non-empty. */
+static const char *base_url_override(const char *id)
+{
+	char name[BASE_URL_VAR_MAX];
+	const char *value;
+
+	base_url_variable(id, name);
 	value = getenv(name);
 	return value && *value ? value : NULL;
 }
@@ -218,9 +228,15 @@ static int check_unique(const struct registry *reg, char *err, size_t errlen)
 	for (size_t i = 0; i < reg->count; i++) {
 		for (size_t j = 0; j < i; j++) {
 			const struct provider *a = &reg->providers[i], *b = &reg->providers[j];
+			char a_var[BASE_URL_VAR_MAX], b_var[BASE_URL_VAR_MAX];
 
 			if (strcmp(a->id, b->id) == 0)
 				return set_error(err, errlen, "provider '%s' is listed twice", a->id);
+			base_url_variable(a->id, a_var);
+			base_url_variable(b->id, b_var);
+			if (strcmp(a_var, b_var) == 0)
+				return set_error(err, errlen, "providers '%s' and '%s' would share %s", b->id,
+						 a->id, a_var);
 			if (a->user_key_field && b->user_key_field &&
 			    strcmp(a->user_key_field, b->user_key_field) == 0)
 				return set_error(err, errlen,

@@ -134,6 +134,10 @@ static const struct file_case file_cases[] = {
 	{ NULL, NULL, "\n\n" A "=after-blanks", "after-blanks", NULL },
 	{ NULL, NULL, A "=crlf\r\n" B "=crlf-b\r\n", "crlf", "crlf-b" },
 	{ NULL, NULL, "  " A "=indented  \t\n", "indented", NULL },
+	/* blanks around '=' belong to neither side, as systemd reads them */
+	{ NULL, NULL, A " = spaced\n", "spaced", NULL },
+	{ NULL, NULL, A "\t=\t\"quoted \"\n", "quoted ", NULL },
+	{ "env-a", NULL, A " =   \n", NULL, NULL },
 	{ NULL, NULL, A "=no-newline", "no-newline", NULL },
 	/* values keep what is inside them */
 	{ NULL, NULL, A "=a=b=c\n", "a=b=c", NULL },

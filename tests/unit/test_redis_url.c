@@ -29,6 +29,9 @@ static const struct url_case good_cases[] = {
 	{ "redis://pass@h:7000", "h", 7000, "", "", "pass", 0 },
 	{ "redis://user:p:a:ss@h", "h", 6379, "", "user", "p:a:ss", 0 }, /* ':' in a password */
 	{ "redis://user:@h", "h", 6379, "", "user", "", 0 },
+	/* percent-encoded user and password, as URLs carry '@', ':', '/' */
+	{ "redis://us%3Aer:p%40ss%2Fw%25@h", "h", 6379, "", "us:er", "p@ss/w%", 0 },
+	{ "unix://svc:a%2Fb@/tmp/r.sock", "", 6379, "/tmp/r.sock", "svc", "a/b", 0 },
 	{ "unix:///var/run/redis/redis.sock", "", 6379, "/var/run/redis/redis.sock", "", "", 0 },
 	{ "unix:///tmp/r.sock?db=4", "", 6379, "/tmp/r.sock", "", "", 4 },
 	{ "unix:///tmp/r.sock?db=0", "", 6379, "/tmp/r.sock", "", "", 0 },
@@ -71,6 +74,10 @@ static const struct bad_case bad_cases[] = {
 	{ "redis:///0", "needs a host" },
 	{ "redis://user:pw@", "needs a host" },
 	{ "redis://user:pw@:6379", "needs a host" },
+	{ "redis://user:p%4@h", "badly %-encoded" },
+	{ "redis://user:p%zz@h", "badly %-encoded" },
+	{ "redis://user:p%00w@h", "badly %-encoded" },
+	{ "redis://p%@h", "badly %-encoded" },
 	{ "redis://h:", "port" },
 	{ "redis://h:0", "port" },
 	{ "redis://h:65536", "port" },

@@ -326,6 +326,8 @@ static const struct error_case error_cases[] = {
 	{ "{\"providers\":[{\"id\":\"a\",\"userKeyField\":\"k\"," GOOD_REST "},"
 	  "{\"id\":\"b\",\"userKeyField\":\"k\"," GOOD_REST "}]}",
 	  "providers 'a' and 'b' share userKeyField 'k'" },
+	{ "{\"providers\":[{\"id\":\"my-llm\"," GOOD_REST "},{\"id\":\"my_llm\"," GOOD_REST "}]}",
+	  "providers 'my-llm' and 'my_llm' would share MY_LLM_BASE_URL" },
 	/* an error in a later entry names that entry */
 	{ "{\"providers\":[{\"id\":\"a\"," GOOD_REST "},{\"id\":\"b\",\"name\":\"B\","
 	  "\"wireStyle\":\"x\",\"baseUrl\":\"https://h\"}]}",
