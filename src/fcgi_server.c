@@ -146,14 +146,19 @@ static double elapsed_ms(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
+/* nginx's access log has every request; the service adds a line for the
+ * ones it failed (5xx) at info, and for all of them at debug. */
 static void log_request(const struct http_request *req, const struct route_result *route,
 			const struct http_response *resp, const struct timespec *start)
 {
+	enum log_level level = resp->status >= 500 ? LOG_INFO : LOG_DEBUG;
 	char user[96], method[16];
 
+	if (!log_enabled(level))
+		return;
 	log_escape(req->user ? req->user : "-", user, sizeof(user));
 	log_escape(req->method, method, sizeof(method));
-	log_event(LOG_INFO, "request", "method=%s route=%s status=%d user=\"%s\" ms=%.2f", method,
+	log_event(level, "request", "method=%s route=%s status=%d user=\"%s\" ms=%.2f", method,
 		  route->name ? route->name : "-", resp->status, user, elapsed_ms(start));
 }
 

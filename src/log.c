@@ -16,6 +16,11 @@ void log_set_level(enum log_level level)
 	min_level = level;
 }
 
+int log_enabled(enum log_level level)
+{
+	return level >= min_level;
+}
+
 int log_parse_level(const char *name, enum log_level *out)
 {
 	for (int i = 0; i <= LOG_ERROR; i++) {

@@ -15,6 +15,8 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+/* 1 when events of this level are written, so a caller can skip building one. */
+int log_enabled(enum log_level level);
 int log_parse_level(const char *name, enum log_level *out);
 
 /* fields is a printf format for the rest of the line (may be NULL). */
