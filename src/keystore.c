@@ -127,6 +127,27 @@ static int connect_store(struct keystore *ks)
 	return GK_OK;
 }
 
+/* Returns reply when it is one; NULL after logging the outage when the
+ * transport failed (the connection is dropped) or Redis answered an error
+ * (the connection is dropped too when drop_on_error is set). */
+static redisReply *checked_reply(struct keystore *ks, const char *command, redisReply *reply,
+				 int drop_on_error)
+{
+	if (!reply) {
+		report_down(ks, command, ks->ctx->errstr);
+		drop_connection(ks);
+		return NULL;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		report_down(ks, command, reply->str);
+		freeReplyObject(reply);
+		if (drop_on_error)
+			drop_connection(ks);
+		return NULL;
+	}
+	return reply;
+}
+
 /* A reused connection may have died while idle (Redis restarted): that
  * failure is retried once on a fresh connection. A timeout is not. */
 static int stale_connection_error(const redisContext *ctx)
@@ -149,17 +170,9 @@ static redisReply *command(struct keystore *ks, int argc, const char **argv, con
 			return NULL;
 		reply = redisCommandArgv(ks->ctx, argc, argv, lens);
 	}
-	if (!reply) {
-		report_down(ks, argv[0], ks->ctx->errstr);
-		drop_connection(ks);
-		return NULL;
-	}
-	if (reply->type == REDIS_REPLY_ERROR) {
-		report_down(ks, argv[0], reply->str);
-		freeReplyObject(reply);
-		return NULL;
-	}
-	report_up(ks);
+	reply = checked_reply(ks, argv[0], reply, 0);
+	if (reply)
+		report_up(ks);
 	return reply;
 }
 
@@ -354,18 +367,8 @@ static redisReply *command_watched(struct keystore *ks, int argc, const char **a
 	if (!ks->ctx)
 		return NULL;
 	reply = redisCommandArgv(ks->ctx, argc, argv, lens);
-	if (!reply) {
-		report_down(ks, argv[0], ks->ctx->errstr);
-		drop_connection(ks);
-		return NULL;
-	}
-	if (reply->type == REDIS_REPLY_ERROR) {
-		report_down(ks, argv[0], reply->str);
-		freeReplyObject(reply);
-		drop_connection(ks); /* whatever MULTI state it was in goes with it */
-		return NULL;
-	}
-	return reply;
+	/* on an error reply, whatever MULTI state the connection was in goes with it */
+	return checked_reply(ks, argv[0], reply, 1);
 }
 
 /* Collects "field value" pairs of the new values into argv/lens after
