@@ -10,6 +10,7 @@
 #include "chat.h"
 #include "event_stream.h"
 #include "identity.h"
+#include "jsonw.h"
 #include "llm.h"
 #include "log.h"
 #include "mask.h"
@@ -22,6 +23,9 @@
 /* Provider ids are echoed in errors only this far, so a key pasted into a
  * path is never sent back whole. */
 #define ECHO_MAX 40
+
+/* Cap of a reply written with jsonw: 64 providers with long descriptions. */
+#define REPLY_MAX (256 * 1024)
 
 struct exchange {
 	struct app *app;
@@ -92,41 +96,61 @@ static size_t provider_index(const struct app *app, const struct provider *p)
 
 /* The mask of the stored key, or NULL when none is stored or it does not
  * open (GET /api/providers and .../effective say why). */
-static struct json_object *stored_mask(struct exchange *ex, const struct provider *p,
-				       const struct stored_key *sk)
+/* Writes the mask of the stored key, or null when none is stored or it does
+ * not open (GET /api/providers and .../effective say why). */
+static void write_stored_mask(struct exchange *ex, struct jsonw *w, const struct provider *p,
+			      const struct stored_key *sk)
 {
 	struct secret plain;
 	enum open_result result;
 	char mask[MASK_MAX + 1];
 
-	if (!sk->sealed)
-		return NULL;
+	if (!sk->sealed) {
+		jsonw_null(w);
+		return;
+	}
 	result = open_value(&ex->app->keyring, ex->user, p->id, sk->sealed, sk->sealed_len, &plain);
 	if (result != OPEN_OK) {
 		log_event(LOG_WARN, "stored_key_unreadable", "provider=%s reason=%d", p->id, (int)result);
-		return NULL;
+		jsonw_null(w);
+		return;
 	}
 	mask_key(plain.value, plain.len, mask);
 	secret_wipe(&plain);
-	return json_object_new_string(mask);
+	jsonw_string(w, mask);
+}
+
+/* Answers 200 with what w wrote, or 500 when it did not fit. */
+static int reply_written(struct exchange *ex, struct jsonw *w)
+{
+	size_t len;
+	const char *body = jsonw_finish(w, &len);
+
+	if (!body)
+		return http_fail(ex->resp, 500, "Out of memory");
+	return http_ok_raw(ex->resp, body, len);
 }
 
 /* {"openaiApiKey": "sk-...wxyz" | null, ...} in registry order. */
 static int reply_key_masks(struct exchange *ex)
 {
 	struct stored_key *stored = fetch_keys(ex);
-	struct json_object *obj;
+	struct jsonw w;
 
 	if (!stored)
 		return GK_ERR;
-	obj = json_object_new_object();
+	jsonw_init(&w, ex->req->arena, REPLY_MAX);
+	jsonw_object_begin(&w);
 	for (size_t i = 0; i < ex->app->registry.count; i++) {
 		const struct provider *p = &ex->app->registry.providers[i];
 
-		if (p->user_key_field)
-			json_object_object_add(obj, p->user_key_field, stored_mask(ex, p, &stored[i]));
+		if (!p->user_key_field)
+			continue;
+		jsonw_key(&w, p->user_key_field);
+		write_stored_mask(ex, &w, p, &stored[i]);
 	}
-	return http_ok(ex->resp, obj);
+	jsonw_object_end(&w);
+	return reply_written(ex, &w);
 }
 
 static int handle_health(struct exchange *ex)
@@ -296,64 +320,82 @@ static int handle_effective(struct exchange *ex)
 
 /* The userKey member of a provider's status; eff was resolved from sk, so
  * the stored key is opened once per provider. */
-static struct json_object *user_key_status(const struct provider *p, const struct stored_key *sk,
-					   const struct effective_key *eff)
+/* The userKey member of a provider's status; eff was resolved from sk, so
+ * the stored key is opened once per provider. */
+static void write_user_key_status(struct jsonw *w, const struct provider *p, const struct stored_key *sk,
+				  const struct effective_key *eff)
 {
-	struct json_object *obj;
 	char mask[MASK_MAX + 1];
 	int opened = eff->source == SOURCE_USER && eff->has_key;
 
-	if (!p->user_key_field)
-		return NULL;
+	if (!p->user_key_field) {
+		jsonw_null(w);
+		return;
+	}
 	if (opened)
 		mask_key(eff->key.value, eff->key.len, mask);
-	obj = json_object_new_object();
-	json_object_object_add(obj, "configured", json_object_new_boolean(sk->sealed != NULL));
-	json_object_object_add(obj, "masked", opened ? json_object_new_string(mask) : NULL);
-	json_object_object_add(obj, "updatedAt",
-			       sk->updated_at ? json_object_new_string(sk->updated_at) : NULL);
-	if (eff->error)
-		json_object_object_add(obj, "error", json_object_new_string(eff->error));
-	return obj;
+	jsonw_object_begin(w);
+	jsonw_key(w, "configured");
+	jsonw_bool(w, sk->sealed != NULL);
+	jsonw_key(w, "masked");
+	jsonw_string(w, opened ? mask : NULL);
+	jsonw_key(w, "updatedAt");
+	jsonw_string(w, sk->updated_at);
+	if (eff->error) {
+		jsonw_key(w, "error");
+		jsonw_string(w, eff->error);
+	}
+	jsonw_object_end(w);
 }
 
-static struct json_object *provider_status(struct exchange *ex, const struct provider *p,
-					   const struct stored_key *sk)
+static void write_provider_status(struct exchange *ex, struct jsonw *w, const struct provider *p,
+				  const struct stored_key *sk)
 {
-	struct json_object *obj = json_object_new_object();
 	struct effective_key eff;
 
 	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p, sk, &eff);
-	json_object_object_add(obj, "id", json_object_new_string(p->id));
-	json_object_object_add(obj, "name", json_object_new_string(p->name));
-	json_object_object_add(obj, "description", json_object_new_string(p->description));
-	json_object_object_add(obj, "envVar", p->env_var ? json_object_new_string(p->env_var) : NULL);
-	json_object_object_add(obj, "userKeys", json_object_new_boolean(p->user_key_field != NULL));
-	json_object_object_add(obj, "userKey", user_key_status(p, sk, &eff));
-	json_object_object_add(obj, "envKey",
-			       json_object_new_boolean(envkeys_get(&ex->app->envkeys, p->env_var) != NULL));
-	json_object_object_add(obj, "available", json_object_new_boolean(eff.has_key));
-	json_object_object_add(obj, "source", json_source(eff.source));
+	jsonw_object_begin(w);
+	jsonw_key(w, "id");
+	jsonw_string(w, p->id);
+	jsonw_key(w, "name");
+	jsonw_string(w, p->name);
+	jsonw_key(w, "description");
+	jsonw_string(w, p->description);
+	jsonw_key(w, "envVar");
+	jsonw_string(w, p->env_var);
+	jsonw_key(w, "userKeys");
+	jsonw_bool(w, p->user_key_field != NULL);
+	jsonw_key(w, "userKey");
+	write_user_key_status(w, p, sk, &eff);
+	jsonw_key(w, "envKey");
+	jsonw_bool(w, envkeys_get(&ex->app->envkeys, p->env_var) != NULL);
+	jsonw_key(w, "available");
+	jsonw_bool(w, eff.has_key);
+	jsonw_key(w, "source");
+	jsonw_string(w, key_source_name(eff.source));
 	/* Verify costs money where the provider has no free authenticated call. */
-	json_object_object_add(obj, "verifyBilled",
-			       json_object_new_boolean(p->verify && strcmp(p->verify, "chat") == 0));
+	jsonw_key(w, "verifyBilled");
+	jsonw_bool(w, p->verify && strcmp(p->verify, "chat") == 0);
+	jsonw_object_end(w);
 	effective_key_wipe(&eff);
-	return obj;
 }
 
 static int handle_providers(struct exchange *ex)
 {
 	struct stored_key *stored = fetch_keys(ex);
-	struct json_object *list, *obj;
+	struct jsonw w;
 
 	if (!stored)
 		return GK_ERR;
-	list = json_object_new_array();
+	jsonw_init(&w, ex->req->arena, REPLY_MAX);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "providers");
+	jsonw_array_begin(&w);
 	for (size_t i = 0; i < ex->app->registry.count; i++)
-		json_object_array_add(list, provider_status(ex, &ex->app->registry.providers[i], &stored[i]));
-	obj = json_object_new_object();
-	json_object_object_add(obj, "providers", list);
-	return http_ok(ex->resp, obj);
+		write_provider_status(ex, &w, &ex->app->registry.providers[i], &stored[i]);
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	return reply_written(ex, &w);
 }
 
 /* ---- calls to providers (product.md 4.7) ---------------------------------- */

@@ -115,11 +115,15 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 /* libfcgi's own printf knows few conversions: format with snprintf. */
 static void write_response(FCGX_Request *rq, const struct http_response *resp)
 {
-	const char *body = resp->body ? json_object_to_json_string_ext(resp->body,
-								       JSON_C_TO_STRING_PLAIN |
-									       JSON_C_TO_STRING_NOSLASHESCAPE)
-				      : "{}";
-	size_t body_len = strlen(body);
+	const char *body = "{}";
+	size_t body_len;
+
+	if (resp->raw_body)
+		body = resp->raw_body;
+	else if (resp->body)
+		body = json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
+									  JSON_C_TO_STRING_NOSLASHESCAPE);
+	body_len = resp->raw_body ? resp->raw_len : strlen(body);
 	char head[512];
 	int n;
 

@@ -14,6 +14,8 @@ void http_response_init(struct http_response *resp)
 	resp->status = 500;
 	resp->allow = NULL;
 	resp->body = NULL;
+	resp->raw_body = NULL;
+	resp->raw_len = 0;
 	resp->streamed = 0;
 }
 
@@ -30,6 +32,7 @@ int http_fail(struct http_response *resp, int status, const char *detail)
 	json_object_object_add(body, "detail", json_object_new_string(detail));
 	json_object_put(resp->body);
 	resp->body = body;
+	resp->raw_body = NULL;
 	resp->status = status;
 	return GK_ERR;
 }
@@ -45,10 +48,21 @@ int http_failf(struct http_response *resp, struct arena *arena, int status, cons
 	return http_fail(resp, status, detail ? detail : http_reason(status));
 }
 
+int http_ok_raw(struct http_response *resp, const char *body, size_t len)
+{
+	json_object_put(resp->body);
+	resp->body = NULL;
+	resp->raw_body = body;
+	resp->raw_len = len;
+	resp->status = 200;
+	return GK_OK;
+}
+
 int http_ok(struct http_response *resp, struct json_object *obj)
 {
 	json_object_put(resp->body);
 	resp->body = obj;
+	resp->raw_body = NULL;
 	resp->status = 200;
 	return GK_OK;
 }

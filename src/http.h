@@ -51,7 +51,9 @@ struct http_response {
 	int status;
 	const char *allow;	  /* Allow header for 405, or NULL */
 	struct json_object *body; /* owned; released by http_response_release() */
-	int streamed;		  /* the handler wrote the whole reply itself */
+	const char *raw_body;	  /* or the body already written out, in the arena */
+	size_t raw_len;
+	int streamed; /* the handler wrote the whole reply itself */
 };
 
 void http_response_init(struct http_response *resp);
@@ -62,6 +64,9 @@ void http_response_release(struct http_response *resp);
 int http_fail(struct http_response *resp, int status, const char *detail);
 int http_failf(struct http_response *resp, struct arena *arena, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Sets a 200 reply whose body is the JSON text body[0..len), which lives in
+ * the request's arena. */
+int http_ok_raw(struct http_response *resp, const char *body, size_t len);
 /* Sets a 200 reply whose body (owned from now on) is obj. */
 int http_ok(struct http_response *resp, struct json_object *obj);
 
