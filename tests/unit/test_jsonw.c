@@ -57,9 +57,10 @@ static void test_jsonw_nested_reply(void **state)
 	text = jsonw_finish(&w, &len);
 	assert_non_null(text);
 	assert_int_equal(len, strlen(text));
-	assert_string_equal(text, "{\"providers\":[{\"id\":\"openai\",\"userKey\":{\"masked\":\"sk-...wxyz\"},"
-				  "\"available\":true,\"models\":[]},{\"id\":\"anthropic\",\"userKey\":"
-				  "{\"masked\":null},\"available\":false,\"models\":[]}],\"none\":null}");
+	assert_string_equal(text,
+			    "{\"providers\":[{\"id\":\"openai\",\"userKey\":{\"masked\":\"sk-...wxyz\"},"
+			    "\"available\":true,\"models\":[]},{\"id\":\"anthropic\",\"userKey\":"
+			    "{\"masked\":null},\"available\":false,\"models\":[]}],\"none\":null}");
 	got = canonical(text);
 	assert_string_equal(got, text);
 	free(got);
