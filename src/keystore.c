@@ -50,28 +50,37 @@ static void report_up(struct keystore *ks)
 }
 
 /* Runs a command on the current connection; on a transport failure drops it. */
-static redisReply *run(struct keystore *ks, int argc, const char **argv, const size_t *lens)
+/* Returns reply when it is one; NULL after logging the outage when the
+ * transport failed (the connection is dropped) or Redis answered an error
+ * (the connection is dropped too when drop_on_error is set). */
+static redisReply *checked_reply(struct keystore *ks, const char *command, redisReply *reply,
+				 int drop_on_error)
 {
-	redisReply *reply = redisCommandArgv(ks->ctx, argc, argv, lens);
-
 	if (!reply) {
-		report_down(ks, argv[0], ks->ctx->errstr);
+		report_down(ks, command, ks->ctx->errstr);
 		drop_connection(ks);
+		return NULL;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		report_down(ks, command, reply->str);
+		freeReplyObject(reply);
+		if (drop_on_error)
+			drop_connection(ks);
+		return NULL;
 	}
 	return reply;
 }
 
-static int expect_ok(struct keystore *ks, const char *what, redisReply *reply)
+/* A command that sets a new connection up (AUTH, SELECT): on any failure
+ * the connection is dropped and GK_UNAVAILABLE returned. */
+static int setup_command(struct keystore *ks, int argc, const char **argv)
 {
-	int ok = reply && reply->type != REDIS_REPLY_ERROR;
+	redisReply *reply = checked_reply(ks, argv[0], redisCommandArgv(ks->ctx, argc, argv, NULL), 1);
 
-	if (reply && !ok)
-		report_down(ks, what, reply->str);
-	if (reply)
-		freeReplyObject(reply);
-	if (!ok)
-		drop_connection(ks);
-	return ok ? GK_OK : GK_UNAVAILABLE;
+	if (!reply)
+		return GK_UNAVAILABLE;
+	freeReplyObject(reply);
+	return GK_OK;
 }
 
 static int authenticate(struct keystore *ks)
@@ -87,7 +96,7 @@ static int authenticate(struct keystore *ks)
 	argv[argc++] = ks->target.password;
 	if (!ks->ctx)
 		return GK_UNAVAILABLE;
-	return expect_ok(ks, "AUTH", run(ks, argc, argv, NULL));
+	return setup_command(ks, argc, argv);
 }
 
 static int select_db(struct keystore *ks)
@@ -100,7 +109,7 @@ static int select_db(struct keystore *ks)
 	snprintf(db, sizeof(db), "%d", ks->target.db);
 	if (!ks->ctx)
 		return GK_UNAVAILABLE;
-	return expect_ok(ks, "SELECT", run(ks, 2, argv, NULL));
+	return setup_command(ks, 2, argv);
 }
 
 static int connect_store(struct keystore *ks)
@@ -125,27 +134,6 @@ static int connect_store(struct keystore *ks)
 	if (authenticate(ks) != GK_OK || select_db(ks) != GK_OK)
 		return GK_UNAVAILABLE;
 	return GK_OK;
-}
-
-/* Returns reply when it is one; NULL after logging the outage when the
- * transport failed (the connection is dropped) or Redis answered an error
- * (the connection is dropped too when drop_on_error is set). */
-static redisReply *checked_reply(struct keystore *ks, const char *command, redisReply *reply,
-				 int drop_on_error)
-{
-	if (!reply) {
-		report_down(ks, command, ks->ctx->errstr);
-		drop_connection(ks);
-		return NULL;
-	}
-	if (reply->type == REDIS_REPLY_ERROR) {
-		report_down(ks, command, reply->str);
-		freeReplyObject(reply);
-		if (drop_on_error)
-			drop_connection(ks);
-		return NULL;
-	}
-	return reply;
 }
 
 /* A reused connection may have died while idle (Redis restarted): that
