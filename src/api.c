@@ -297,17 +297,27 @@ static struct json_object *json_source(enum key_source source)
 	return name ? json_object_new_string(name) : NULL;
 }
 
+/* Reads the user's keys and resolves p's effective key into *eff (wipe it
+ * with effective_key_wipe); GK_ERR with the 503 or 500 set when Redis fails. */
+static int resolve_for(struct exchange *ex, const struct provider *p, struct effective_key *eff)
+{
+	struct stored_key *stored = fetch_keys(ex);
+
+	if (!stored)
+		return GK_ERR;
+	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p,
+			      &stored[provider_index(ex->app, p)], eff);
+	return GK_OK;
+}
+
 static int handle_effective(struct exchange *ex)
 {
 	const struct provider *p = path_provider(ex);
 	struct effective_key eff;
-	struct stored_key *stored;
 	struct json_object *obj;
 
-	if (!p || !(stored = fetch_keys(ex)))
+	if (!p || resolve_for(ex, p, &eff) != GK_OK)
 		return GK_ERR;
-	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p,
-			      &stored[provider_index(ex->app, p)], &eff);
 	obj = json_object_new_object();
 	json_object_object_add(obj, "provider", json_object_new_string(p->id));
 	json_object_object_add(obj, "hasKey", json_object_new_boolean(eff.has_key));
@@ -404,12 +414,8 @@ static int handle_providers(struct exchange *ex)
  * none. A stored key that does not open is not replaced by the system key. */
 static int require_effective_key(struct exchange *ex, const struct provider *p, struct effective_key *eff)
 {
-	struct stored_key *stored = fetch_keys(ex);
-
-	if (!stored)
+	if (resolve_for(ex, p, eff) != GK_OK)
 		return GK_ERR;
-	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p,
-			      &stored[provider_index(ex->app, p)], eff);
 	if (eff->has_key)
 		return GK_OK;
 	if (eff->error)
