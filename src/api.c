@@ -765,7 +765,7 @@ void api_handle(struct app *app, struct http_request *req, struct http_response 
 		return;
 	case ROUTE_METHOD_NOT_ALLOWED:
 		http_fail(resp, 405, "Method not allowed");
-		resp->allow = route->allow;
+		http_header_add(resp, "Allow", route->allow);
 		return;
 	case ROUTE_FOUND:
 		break;

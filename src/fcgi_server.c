@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "router.h"
+#include "status.h"
 
 int fcgi_listen(const char *spec, int backlog)
 {
@@ -112,11 +114,43 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 		req->method = "";
 }
 
-/* libfcgi's own printf knows few conversions: format with snprintf. */
-static void write_response(FCGX_Request *rq, const struct http_response *resp)
+/* The reply's header block, "Status: ..." to the blank line, in the arena;
+ * NULL when the arena is full. libfcgi's own printf knows few conversions,
+ * so the block is formatted here. */
+static char *response_head(const struct http_response *resp, size_t body_len, struct arena *arena,
+			   size_t *head_len)
+{
+	size_t need = 160;
+	char *head, *at;
+	int n;
+
+	for (size_t i = 0; i < resp->header_count; i++)
+		need += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 4;
+	head = arena_alloc(arena, need);
+	if (!head)
+		return NULL;
+	n = snprintf(head, need,
+		     "Status: %d %s\r\n"
+		     "Content-Type: application/json\r\n"
+		     "Cache-Control: no-store\r\n"
+		     "X-Content-Type-Options: nosniff\r\n",
+		     resp->status, http_reason(resp->status));
+	at = head + n;
+	for (size_t i = 0; i < resp->header_count; i++)
+		at += snprintf(at, need - (size_t)(at - head), "%s: %s\r\n", resp->headers[i].name,
+			       resp->headers[i].value);
+	at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
+	*head_len = (size_t)(at - head);
+	return head;
+}
+
+/* Writes the whole reply. Returns GK_OK, or GK_ERR when it could not be
+ * built or nginx went away before taking it (the caller logs that). */
+static int write_response(FCGX_Request *rq, const struct http_response *resp, struct arena *arena)
 {
 	const char *body = "{}";
-	size_t body_len;
+	size_t body_len, head_len;
+	char *head;
 
 	if (resp->raw_body)
 		body = resp->raw_body;
@@ -124,22 +158,13 @@ static void write_response(FCGX_Request *rq, const struct http_response *resp)
 		body = json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
 									  JSON_C_TO_STRING_NOSLASHESCAPE);
 	body_len = resp->raw_body ? resp->raw_len : strlen(body);
-	char head[512];
-	int n;
-
-	n = snprintf(head, sizeof(head),
-		     "Status: %d %s\r\n"
-		     "Content-Type: application/json\r\n"
-		     "Cache-Control: no-store\r\n"
-		     "X-Content-Type-Options: nosniff\r\n"
-		     "%s%s%s"
-		     "Content-Length: %zu\r\n\r\n",
-		     resp->status, http_reason(resp->status), resp->allow ? "Allow: " : "",
-		     resp->allow ? resp->allow : "", resp->allow ? "\r\n" : "", body_len);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return;
-	FCGX_PutStr(head, n, rq->out);
-	FCGX_PutStr(body, (int)body_len, rq->out);
+	head = response_head(resp, body_len, arena, &head_len);
+	if (!head)
+		return GK_ERR;
+	if (FCGX_PutStr(head, (int)head_len, rq->out) != (int)head_len ||
+	    FCGX_PutStr(body, (int)body_len, rq->out) != (int)body_len || FCGX_FFlush(rq->out) != 0)
+		return GK_ERR;
+	return GK_OK;
 }
 
 static double elapsed_ms(const struct timespec *start)
@@ -179,8 +204,10 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	http_response_init(&resp);
 	build_request(app, rq, &arena, &req);
 	api_handle(app, &req, &resp, &route);
-	if (!resp.streamed)
-		write_response(rq, &resp);
+	if (!resp.streamed && write_response(rq, &resp, &arena) != GK_OK)
+		log_event(LOG_WARN, "reply_not_sent", "route=%s status=%d reason=\"%s\"",
+			  route.name ? route.name : "-", resp.status,
+			  FCGX_GetError(rq->out) ? "client gone" : "reply too large");
 	log_request(&req, &route, &resp, &start);
 	http_response_release(&resp);
 	arena_release(&arena);

@@ -12,7 +12,7 @@
 void http_response_init(struct http_response *resp)
 {
 	resp->status = 500;
-	resp->allow = NULL;
+	resp->header_count = 0;
 	resp->body = NULL;
 	resp->raw_body = NULL;
 	resp->raw_len = 0;
@@ -23,6 +23,16 @@ void http_response_release(struct http_response *resp)
 {
 	json_object_put(resp->body);
 	http_response_init(resp);
+}
+
+int http_header_add(struct http_response *resp, const char *name, const char *value)
+{
+	if (resp->header_count >= HTTP_HEADERS_MAX)
+		return GK_ERR;
+	resp->headers[resp->header_count].name = name;
+	resp->headers[resp->header_count].value = value;
+	resp->header_count++;
+	return GK_OK;
 }
 
 int http_fail(struct http_response *resp, int status, const char *detail)

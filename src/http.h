@@ -47,9 +47,19 @@ struct http_request {
 	struct http_stream stream;
 };
 
+/* Headers a reply may carry beyond the fixed ones (Content-Type,
+ * Cache-Control, X-Content-Type-Options, Content-Length). */
+#define HTTP_HEADERS_MAX 12
+
+struct http_header {
+	const char *name;  /* a literal */
+	const char *value; /* a literal or in the request's arena */
+};
+
 struct http_response {
 	int status;
-	const char *allow;	  /* Allow header for 405, or NULL */
+	struct http_header headers[HTTP_HEADERS_MAX];
+	size_t header_count;
 	struct json_object *body; /* owned; released by http_response_release() */
 	const char *raw_body;	  /* or the body already written out, in the arena */
 	size_t raw_len;
@@ -57,6 +67,10 @@ struct http_response {
 };
 
 void http_response_init(struct http_response *resp);
+/* Adds a header to the reply. The strings must outlive the response (a
+ * literal, or the request's arena). Returns GK_ERR when HTTP_HEADERS_MAX
+ * headers are set already. */
+int http_header_add(struct http_response *resp, const char *name, const char *value);
 void http_response_release(struct http_response *resp);
 
 /* Sets resp to status with body {"detail": detail}. Returns GK_ERR, so a

@@ -195,6 +195,21 @@ static const char *detail_of(const struct http_response *resp)
 	return json_object_get_string(detail);
 }
 
+static void test_http_header_add_caps(void **state)
+{
+	struct http_response resp;
+
+	(void)state;
+	http_response_init(&resp);
+	for (size_t i = 0; i < HTTP_HEADERS_MAX; i++)
+		assert_int_equal(http_header_add(&resp, "Vary", "Origin"), GK_OK);
+	assert_int_equal(http_header_add(&resp, "Vary", "Origin"), GK_ERR);
+	assert_int_equal(resp.header_count, HTTP_HEADERS_MAX);
+	assert_string_equal(resp.headers[0].name, "Vary");
+	http_response_release(&resp);
+	assert_int_equal(resp.header_count, 0);
+}
+
 static void test_http_fail_and_ok(void **state)
 {
 	struct http_response resp;
@@ -203,7 +218,7 @@ static void test_http_fail_and_ok(void **state)
 	http_response_init(&resp);
 	assert_int_equal(resp.status, 500);
 	assert_null(resp.body);
-	assert_null(resp.allow);
+	assert_int_equal(resp.header_count, 0);
 	assert_int_equal(resp.streamed, 0);
 
 	assert_int_equal(http_fail(&resp, 422, "Field 'provider' is required"), GK_ERR);
@@ -466,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_http_content_length),
 		cmocka_unit_test(test_http_origin),
 		cmocka_unit_test(test_http_fail_and_ok),
+		cmocka_unit_test(test_http_header_add_caps),
 		cmocka_unit_test(test_http_failf),
 		cmocka_unit_test(test_http_reason),
 		cmocka_unit_test(test_http_body_length),
