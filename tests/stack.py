@@ -92,7 +92,7 @@ class Stack:
     """One redis-server, one gofannon-keys under spawn-fcgi, one nginx."""
 
     def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None,
-                 launcher="spawn-fcgi"):
+                 launcher="spawn-fcgi", service_user=None, service_rlimits=None, service_cwd=None):
         self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
         self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
         if not os.access(self.binary, os.X_OK):
@@ -103,6 +103,12 @@ class Stack:
         self.system_keys = dict(SYSTEM_KEYS if system_keys is None else system_keys)
         self.service_env = dict(service_env or {})
         self.launcher = launcher  # "spawn-fcgi" (-n) or "socket-activate" (systemd's tool)
+        # spawn-fcgi only: run the service as this user (-u, when root; the
+        # files it reads become the user's), with these resource limits
+        # ({resource.RLIMIT_*: (soft, hard)}) and in this directory.
+        self.service_user = service_user
+        self.service_rlimits = dict(service_rlimits or {})
+        self.service_cwd = service_cwd
         self.redis_socket = os.path.join(self.state, "redis.sock")
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
@@ -233,9 +239,26 @@ class Stack:
         argv = ["spawn-fcgi", "-n", "-s", self.fcgi_socket]
         if os.geteuid() == 0:
             argv += ["-U", "nobody", "-G", "nogroup", "-M", "0660"]
+            if self.service_user:
+                argv += ["-u", self.service_user]
         else:
             argv += ["-M", "0600"]
         return argv + ["--", self.binary]
+
+    def _hand_files_to_service_user(self):
+        """What the service opens, for a service_user other than root: the
+        state dir (sanitizer logs), the master key, the env file and the
+        Redis socket (redis_start makes it again as root)."""
+        if not self.service_user or os.geteuid() != 0:
+            return
+        for path in (self.state, self.master_key, self.env_file, self.redis_socket):
+            if os.path.exists(path):
+                shutil.chown(path, self.service_user)
+
+    def _service_preexec(self):
+        import resource
+        for limit, value in self.service_rlimits.items():
+            resource.setrlimit(limit, value)
 
     def socket_activate_argv(self, env):
         """systemd-socket-activate listens like a .socket unit and, on the
@@ -253,7 +276,10 @@ class Stack:
         log = open(os.path.join(self.state, "service-%d.log" % self.service_logs), "ab")
         env = self.service_environment(extra_env)
         argv = self.socket_activate_argv(env) if self.launcher == "socket-activate" else self.spawn_fcgi_argv()
-        self.service = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        self._hand_files_to_service_user()
+        self.service = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                        cwd=self.service_cwd,
+                                        preexec_fn=self._service_preexec if self.service_rlimits else None)
         log.close()
         if self.launcher == "socket-activate":
             wait_for(lambda: os.path.exists(self.fcgi_socket), 5, "systemd-socket-activate to listen")
