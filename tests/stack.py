@@ -7,7 +7,10 @@ connects as the limited gofannon-keys user, the tests' redis_cli as admin),
 the built service under spawn-fcgi, and nginx with the
 shipped site configuration rendered by scripts/nginx-conf on a free loopback
 port; the test configuration maps the request header X-Test-User to the
-identity. Everything stops by itself: every wait is bounded.
+identity (Stack(identity="token", jwt={...}) renders the token-mode site
+instead: nginx sets no identity and the service verifies bearer tokens
+against a keys file in the state directory). Everything stops by itself:
+every wait is bounded.
 
 As a command:
   python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
