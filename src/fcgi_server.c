@@ -105,6 +105,7 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 	req->host = FCGX_GetParam("HTTP_HOST", rq->envp);
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
 	req->content_length = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
 	req->read_body = read_body;
 	req->read_ctx = rq;
 	req->stream.write = stream_write;
