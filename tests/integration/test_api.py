@@ -256,7 +256,9 @@ def test_unknown_provider_is_400_in_body_and_path(stack):
     expect(put_key(stack, user, "mistral", new_key()), 400, "Unknown provider: mistral")
     expect(put_key(stack, user, "OpenAI", new_key()), 400, "Unknown provider: OpenAI")
     expect(stack.request("DELETE", API_KEYS + "/mistral", user=user), 400, "Unknown provider: mistral")
-    expect(stack.request("GET", API_KEYS + "/Gemini/effective", user=user), 400, "Unknown provider: Gemini")
+    # a path segment that is not shaped like an id never reaches the service:
+    # nginx refuses it without an echo (test_site.py)
+    expect(stack.request("GET", API_KEYS + "/Gemini/effective", user=user), 400, "Unknown provider")
 
 
 def test_a_key_pasted_into_the_path_is_not_echoed_whole(stack):
@@ -264,7 +266,7 @@ def test_a_key_pasted_into_the_path_is_not_echoed_whole(stack):
     key = new_key("sk-proj-", 60)
     stack.remember_keys(key)
     body = expect(stack.request("GET", API_KEYS + "/%s/effective" % key, user=user), 400)
-    assert key not in body["detail"] and body["detail"].startswith("Unknown provider: sk-proj-"), body
+    assert body == {"detail": "Unknown provider"}, body  # nginx's refusal (test_site.py)
 
 
 def test_bad_key_values_are_422_and_nothing_is_stored(stack):
