@@ -1,4 +1,4 @@
-"""The key API through nginx, spawn-fcgi and Redis: every rule of product.md 4."""
+"""The key API through nginx, spawn-fcgi and Redis: every rule of docs/api.md."""
 
 import json
 import time
@@ -149,7 +149,7 @@ def test_gofannon_unprefixed_paths_reach_the_same_keys(stack):
     assert expect(stack.request("DELETE", "/users/me/api-keys/openai", user=user), 200)["openaiApiKey"] is None
 
 
-# --- errors, in the order of product.md 4.4 --------------------------------
+# --- errors, in the order of docs/api.md -----------------------------------
 
 def test_unknown_path_is_404(stack):
     expect(stack.request("GET", "/api/users/me/api-keys/", user=new_user()), 404, "Not found")
