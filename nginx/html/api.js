@@ -44,7 +44,7 @@ async function request(method, path, body, { timeout = TIMEOUT_MS } = {}) {
     clearTimeout(timer);
   }
 
-  let data = null;
+  let data;
   try {
     data = await response.json();
   } catch {

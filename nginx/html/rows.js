@@ -40,7 +40,7 @@ export function keyState(provider) {
   if (userKey.error) return 'unreadable';
   if (userKey.configured) return 'configured';
   if (provider.source === 'env') return 'system';
-  if (provider.source == null && provider.envKey && provider.available !== false) return 'system';
+  if ((provider.source === null || provider.source === undefined) && provider.envKey && provider.available !== false) return 'system';
   return 'none';
 }
 

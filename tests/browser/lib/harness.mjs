@@ -204,7 +204,7 @@ async function apiCall(context, method, urlPath, data) {
     headers: data === undefined ? {} : { 'Content-Type': 'application/json' },
     timeout: 10000,
   });
-  let body = null;
+  let body;
   try {
     body = await response.json();
   } catch {
