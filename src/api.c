@@ -409,7 +409,7 @@ static int handle_providers(struct exchange *ex)
 	return reply_written(ex, &w);
 }
 
-/* ---- calls to providers (product.md 4.7) ---------------------------------- */
+/* ---- calls to providers (docs/llm.md) ------------------------------------- */
 
 /* The effective key of p in *eff, or GK_ERR with the 400 set when there is
  * none. A stored key that does not open is not replaced by the system key. */

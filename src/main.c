@@ -40,8 +40,9 @@ static void usage(FILE *out)
 		     "\n"
 		     "serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
 		     "socket activation, or from --listen. rekey seals every stored key again\n"
-		     "under the newest master key (see docs/operations.md). Settings come from\n"
-		     "GOFANNON_* environment variables; see the README.\n");
+		     "under the newest master key. Settings come from GOFANNON_* environment\n"
+		     "variables. The manual has every command, variable, signal and file:\n"
+		     "man 8 gofannon-keys\n");
 }
 
 static int cmd_keygen(int argc, char **argv)

@@ -1,4 +1,4 @@
-"""Provider calls with the effective key (product.md 4.7, issue 5), end to end:
+"""Provider calls with the effective key (docs/llm.md), end to end:
 nginx, spawn-fcgi, the service, Redis, and tests/mock_provider.py standing in
 for every provider through the <ID>_BASE_URL variables."""
 
