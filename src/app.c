@@ -22,9 +22,8 @@ static void warn_group_access(const struct keyring *ring, const char *path)
 		return;
 	log_escape(path, name, sizeof(name));
 	log_event(LOG_WARN, "master_key_file_permissions",
-		  "path=\"%s\" mode=%04o hint=\"its group can read the master keys; chmod 600 the file unless "
-		  "that is intended\"",
-		  name, ring->file_mode);
+		  "path=\"%s\" mode=%04o hint=\"its group can read it; chmod 600 unless intended\"", name,
+		  ring->file_mode);
 }
 
 /* Loads everything the service runs with. The master key file is checked

@@ -226,9 +226,10 @@ static void test_keyring_load_permissions(void **state)
 		mode_t mode;
 		int rc, group;
 	} cases[] = {
-		{ 0600, GK_OK, 0 }, { 0400, GK_OK, 0 }, { 0700, GK_OK, 0 }, { 0640, GK_OK, 1 },
-		{ 0620, GK_OK, 1 }, { 0610, GK_OK, 0 }, { 0601, GK_OK, 0 }, { 0604, KEYRING_EXPOSED, 0 },
-		{ 0644, KEYRING_EXPOSED, 0 }, { 0602, KEYRING_EXPOSED, 0 }, { 0666, KEYRING_EXPOSED, 0 },
+		{ 0600, GK_OK, 0 },	      { 0400, GK_OK, 0 },	    { 0700, GK_OK, 0 },
+		{ 0640, GK_OK, 1 },	      { 0620, GK_OK, 1 },	    { 0610, GK_OK, 0 },
+		{ 0601, GK_OK, 0 },	      { 0604, KEYRING_EXPOSED, 0 }, { 0644, KEYRING_EXPOSED, 0 },
+		{ 0602, KEYRING_EXPOSED, 0 }, { 0666, KEYRING_EXPOSED, 0 },
 	};
 	char dir[PATH_MAX], path[PATH_MAX];
 	char err[PATH_MAX + 256];
@@ -246,7 +247,8 @@ static void test_keyring_load_permissions(void **state)
 		err[0] = '\0';
 		rc = keyring_load(&ring, path, err, sizeof(err));
 		if (rc != cases[i].rc)
-			fail_msg("mode %04o: %d, want %d (%s)", (unsigned)cases[i].mode, rc, cases[i].rc, err);
+			fail_msg("mode %04o: %d, want %d (%s)", (unsigned)cases[i].mode, rc, cases[i].rc,
+				 err);
 		if (rc != GK_OK) {
 			char mode[16];
 

@@ -18,7 +18,7 @@ static const struct escape_case cases[] = {
 	/* C0 controls and DEL */
 	{ "line\nnext\r\t\x01\x1f\x7f", "line\\x0anext\\x0d\\x09\\x01\\x1f\\x7f" },
 	/* C1 controls, U+0080..U+009F */
-	{ "a\xc2\x80" "b\xc2\x85" "c\xc2\x9f", "a\\u{0080}b\\u{0085}c\\u{009F}" },
+	{ "a\302\200b\302\205c\302\237", "a\\u{0080}b\\u{0085}c\\u{009F}" }, /* octal: no hex run-on */
 	/* U+00A0, the first code point after them, is ordinary */
 	{ "\xc2\xa0", "\xc2\xa0" },
 	/* bidirectional controls */
@@ -28,21 +28,22 @@ static const struct escape_case cases[] = {
 	{ "\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", "\\u{202A}\\u{202B}\\u{202C}\\u{202D}" },
 	{ "\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9", "\\u{2066}\\u{2067}\\u{2068}\\u{2069}" },
 	/* line and paragraph separators */
-	{ "a\xe2\x80\xa8" "b\xe2\x80\xa9", "a\\u{2028}b\\u{2029}" },
+	{ "a\342\200\250b\342\200\251", "a\\u{2028}b\\u{2029}" },
 	/* their neighbours are ordinary text */
 	{ "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5", "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5" },
 	/* well-formed UTF-8 stays readable */
-	{ "Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80", "Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80" },
+	{ "Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+	  "Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80" },
 	/* ill-formed UTF-8: each byte that is not part of a sequence */
-	{ "a\xff" "b", "a\\xffb" },
-	{ "\x80\xbf", "\\x80\\xbf" },			   /* lone continuation bytes */
-	{ "\xc0\xaf", "\\xc0\\xaf" },			   /* overlong '/' */
-	{ "\xe0\x80\xaf", "\\xe0\\x80\\xaf" },		   /* overlong, 3 bytes */
-	{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },		   /* a surrogate */
-	{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },	   /* past U+10FFFF */
-	{ "x\xe2\x80", "x\\xe2\\x80" },			   /* cut short at the end */
-	{ "\xe2\x80" "a", "\\xe2\\x80a" },		   /* cut short before ASCII */
-	{ "\xc3\xc3\xa9", "\\xc3\xc3\xa9" },		   /* a lead byte, then a whole 'e' */
+	{ "a\377b", "a\\xffb" },
+	{ "\x80\xbf", "\\x80\\xbf" },			/* lone continuation bytes */
+	{ "\xc0\xaf", "\\xc0\\xaf" },			/* overlong '/' */
+	{ "\xe0\x80\xaf", "\\xe0\\x80\\xaf" },		/* overlong, 3 bytes */
+	{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },		/* a surrogate */
+	{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" }, /* past U+10FFFF */
+	{ "x\xe2\x80", "x\\xe2\\x80" },			/* cut short at the end */
+	{ "\342\200a", "\\xe2\\x80a" },			/* cut short before ASCII */
+	{ "\xc3\xc3\xa9", "\\xc3\xc3\xa9" },		/* a lead byte, then a whole 'e' */
 	/* a value that holds the truncation mark itself is escaped, not cut */
 	{ "a\\...", "a\\\\..." },
 };
@@ -68,14 +69,10 @@ static void test_escape_table(void **state)
 static void test_escape_cuts_between_whole_pieces(void **state)
 {
 	static const struct escape_case pieces[] = {
-		{ "a", "a" },
-		{ "\xc3\xa9", "\xc3\xa9" },
-		{ "\n", "\\x0a" },
-		{ "\xe2\x80\xae", "\\u{202E}" },
-		{ "\"", "\\\"" },
-		{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },
-		{ "\xff", "\\xff" },
-		{ "\xc2\x85", "\\u{0085}" },
+		{ "a", "a" },	     { "\xc3\xa9", "\xc3\xa9" },
+		{ "\n", "\\x0a" },   { "\xe2\x80\xae", "\\u{202E}" },
+		{ "\"", "\\\"" },    { "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },
+		{ "\xff", "\\xff" }, { "\xc2\x85", "\\u{0085}" },
 		{ "z", "z" },
 	};
 	char in[64] = "", full[128] = "", want[128], out[128];
