@@ -73,18 +73,18 @@ static void test_hmget_shapes_that_are_refused(void **state)
 		redisReply reply;
 		size_t fields;
 	} refused[] = {
-		{ string_reply("OK"), 2 },	  /* not an array at all */
-		{ nil, 2 },			  /* nil instead of an array */
-		{ number, 2 },			  /* an integer */
-		{ status, 2 },			  /* a status */
-		{ empty_array, 2 },		  /* an array too short */
-		{ array_of(pair, 2), 4 },	  /* an array too short */
-		{ array_of(three, 3), 2 },	  /* an array too long */
-		{ array_of(with_number, 2), 2 },  /* an integer element */
-		{ array_of(with_status, 2), 2 },  /* a status element */
-		{ array_of(with_error, 2), 2 },	  /* an error element */
-		{ array_of(with_array, 2), 2 },	  /* a nested array */
-		{ array_of(with_null, 2), 2 },	  /* a missing element */
+		{ string_reply("OK"), 2 },	 /* not an array at all */
+		{ nil, 2 },			 /* nil instead of an array */
+		{ number, 2 },			 /* an integer */
+		{ status, 2 },			 /* a status */
+		{ empty_array, 2 },		 /* an array too short */
+		{ array_of(pair, 2), 4 },	 /* an array too short */
+		{ array_of(three, 3), 2 },	 /* an array too long */
+		{ array_of(with_number, 2), 2 }, /* an integer element */
+		{ array_of(with_status, 2), 2 }, /* a status element */
+		{ array_of(with_error, 2), 2 },	 /* an error element */
+		{ array_of(with_array, 2), 2 },	 /* a nested array */
+		{ array_of(with_null, 2), 2 },	 /* a missing element */
 	};
 
 	(void)state;
