@@ -494,6 +494,8 @@ static enum llm_result perform(struct call *c, struct arena *arena, const char *
 	CURLcode code;
 	enum llm_result rc;
 
+	if (!c->ops)
+		return fail(out, LLM_INTERNAL, "%s has a wire style this service cannot speak", p->name);
 	if (llm_url_allowed(p->base_url, why, sizeof(why)) != GK_OK)
 		return fail(out, LLM_REFUSED, "Calls to %s are refused: %s", p->name, why);
 	if (!header_safe(c->target->key))
@@ -637,6 +639,10 @@ enum llm_result llm_verify(const struct llm_target *target, struct arena *arena,
 		timeout_s = LLM_VERIFY_TIMEOUT_MAX_S;
 	outcome_init(out);
 	call_init(&c, target, NULL, BODY_PROBE);
+	if (!c.ops) {
+		rc = fail(out, LLM_INTERNAL, "%s has a wire style this service cannot speak", p->name);
+		goto out;
+	}
 	if (p->verify && strcmp(p->verify, "chat") == 0) {
 		if (p->model_count == 0) {
 			rc = fail(out, LLM_INTERNAL,

@@ -15,6 +15,9 @@
 /* A single piece of text is never larger than a whole reply may be. */
 #define WIRE_TEXT_MAX (64 * 1024 * 1024)
 
+/* No default: a style without a translator is NULL, never another style's
+ * translator (which would send the key in the wrong header to the wrong
+ * path). The registry refuses any style name it does not know. */
 const struct wire_ops *wire_ops_for(enum wire_style style)
 {
 	switch (style) {
@@ -25,7 +28,7 @@ const struct wire_ops *wire_ops_for(enum wire_style style)
 	case WIRE_GEMINI:
 		return &wire_gemini;
 	}
-	return &wire_openai;
+	return NULL;
 }
 
 struct json_object *wire_parse_json(const char *text, size_t len)

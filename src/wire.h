@@ -59,6 +59,7 @@ extern const struct wire_ops wire_openai;
 extern const struct wire_ops wire_anthropic;
 extern const struct wire_ops wire_gemini;
 
+/* The translator of style; NULL when there is none (callers check). */
 const struct wire_ops *wire_ops_for(enum wire_style style);
 
 /* Translates req for style: GK_OK, or GK_ERR with why (HTTP 422). */

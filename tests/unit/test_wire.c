@@ -325,6 +325,28 @@ static void test_error_messages_are_short_printable_and_redacted(void **state)
 	assert_string_equal(out, "");
 }
 
+/* Every style the registry accepts has its translator, and a style it
+ * does not know has none: no fallback to another style's. */
+static void test_every_registry_style_has_a_translator_and_no_other(void **state)
+{
+	int known = 0;
+
+	(void)state;
+	for (int i = -1; i < 64; i++) {
+		enum wire_style style = (enum wire_style)i;
+		const struct wire_ops *ops = wire_ops_for(style);
+
+		if (strcmp(wire_style_name(style), "unknown") == 0) {
+			assert_null(ops);
+			continue;
+		}
+		assert_non_null(ops);
+		assert_int_equal(ops->style, style);
+		known++;
+	}
+	assert_int_equal(known, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_an_error_event_keeps_the_providers_words),
 		cmocka_unit_test(test_which_answers_refuse_the_key),
 		cmocka_unit_test(test_error_messages_are_short_printable_and_redacted),
+		cmocka_unit_test(test_every_registry_style_has_a_translator_and_no_other),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
