@@ -40,8 +40,8 @@ void log_event(enum log_level level, const char *event, const char *fields, ...)
  * as it is. A value that does not fit is cut after a whole character or a
  * whole escape and ends in the mark \... ; read left to right, escaping
  * never writes a backslash followed by a dot, so a cut value is never
- * mistaken for a whole one, whatever it held. len is at least LOG_ESCAPE_SIZE(n) for a
- * value of n bytes to be kept whole. */
+ * mistaken for a whole one, whatever it held. A value of n bytes is kept
+ * whole when len is at least LOG_ESCAPE_SIZE(n). */
 #define LOG_TRUNCATED "\\..."
 #define LOG_ESCAPE_SIZE(n) (4 * (n) + 1)
 void log_escape(const char *s, char *out, unsigned len);
