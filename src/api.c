@@ -582,6 +582,8 @@ static int translate_chat(struct exchange *ex, const struct provider *p, const s
 	const struct wire_ops *ops = wire_ops_for(p->wire_style);
 	char why[160];
 
+	if (!ops) /* the registry refuses such a provider: never reached */
+		return http_failf(ex->resp, ex->req->arena, 500, "%s has no wire style translator", p->id);
 	if (wire_build_chat(ops, req, ex->req->arena, wire, why, sizeof(why)) != GK_OK)
 		return http_fail(ex->resp, 422, why);
 	return GK_OK;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -124,15 +123,6 @@ static int cmd_rekey(int argc, char **argv)
 	return rc == GK_OK ? 0 : 1;
 }
 
-static void warn_if_key_file_public(const char *path)
-{
-	struct stat st;
-
-	if (path && stat(path, &st) == 0 && (st.st_mode & 077))
-		log_event(LOG_WARN, "master_key_file_permissions",
-			  "path=\"%s\" mode=%03o hint=\"chmod 600 the file\"", path, st.st_mode & 0777);
-}
-
 static int parse_serve_options(int argc, char **argv, struct serve_options *opt)
 {
 	long n;
@@ -216,7 +206,6 @@ static int cmd_serve(int argc, char **argv)
 	/* --workers wins over GOFANNON_WORKERS. */
 	if (opt.workers >= 0)
 		config.workers = opt.workers;
-	warn_if_key_file_public(config.master_key_file);
 	if (dumpable_allowed() == 1)
 		log_event(LOG_WARN, "core_dumps_allowed",
 			  "hint=\"GOFANNON_ALLOW_CORE_DUMPS=1: a core file or a debugger attached to this "
