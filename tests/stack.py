@@ -6,8 +6,8 @@ state directory, with the users of scripts/redis/make-acl: the service
 connects as the limited gofannon-keys user, the tests' redis_cli as admin),
 the built service under spawn-fcgi, and nginx with the
 shipped site configuration rendered by scripts/nginx-conf on a free loopback
-port; the test configuration maps the request header X-Test-User to the
-identity. Everything stops by itself: every wait is bounded.
+port; the test configuration maps the request header X-Test-User (or,
+without it, the cookie gofannon_test_user) to the identity. Everything stops by itself: every wait is bounded.
 
 As a command:
   python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
