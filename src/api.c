@@ -765,10 +765,13 @@ static void answer_preflight(struct exchange *ex)
 {
 	const char *allow = arena_printf(ex->req->arena, "%s, OPTIONS", ex->route->allow);
 
+	if (!allow) {
+		http_fail(ex->resp, 500, "Out of memory");
+		return;
+	}
 	ex->resp->status = 204;
-	if (allow)
-		http_header_add(ex->resp, "Allow", allow);
-	if (cors_preflight_headers(ex->resp, ex->req->origin, ex->app->config->allowed_origins,
+	if (http_header_add(ex->resp, "Allow", allow) != GK_OK ||
+	    cors_preflight_headers(ex->resp, ex->req->origin, ex->app->config->allowed_origins,
 				   ex->route->allow) != GK_OK)
 		http_fail(ex->resp, 500, "Too many reply headers");
 }
@@ -780,7 +783,10 @@ void api_handle(struct app *app, struct http_request *req, struct http_response 
 
 	/* The one place every reply, errors included, gets its CORS headers;
 	 * a streamed reply copies them from resp (stream_begin). */
-	cors_reply_headers(resp, req->origin, app->config->allowed_origins);
+	if (cors_reply_headers(resp, req->origin, app->config->allowed_origins) != GK_OK) {
+		http_fail(resp, 500, "Too many reply headers");
+		return;
+	}
 	switch (router_match(req->method, req->path, route)) {
 	case ROUTE_PREFLIGHT:
 		answer_preflight(&ex);
