@@ -3,12 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "status.h"
 
 struct loaded {
 	struct registry registry;
 	struct keyring keyring;
 	struct envkeys envkeys;
+	struct jwks token_keys;
+	struct stat token_keys_st;
 };
 
 static int load_all(struct loaded *l, const struct config *config, char *err, size_t errlen)
@@ -36,6 +39,13 @@ static int load_all(struct loaded *l, const struct config *config, char *err, si
 		keyring_release(&l->keyring);
 		goto fail_registry;
 	}
+	if (config->jwt_keys_file &&
+	    jwks_load(&l->token_keys, config->jwt_keys_file, &l->token_keys_st, why, sizeof(why)) != GK_OK) {
+		snprintf(err, errlen, "GOFANNON_JWT_KEYS_FILE: %s", why);
+		envkeys_release(&l->envkeys);
+		keyring_release(&l->keyring);
+		goto fail_registry;
+	}
 	return GK_OK;
 fail_registry:
 	registry_release(&l->registry);
@@ -47,6 +57,17 @@ static void release_loaded(struct app *app)
 	envkeys_release(&app->envkeys); /* borrows names from the registry: first */
 	keyring_release(&app->keyring);
 	registry_release(&app->registry);
+	jwks_release(&app->token_keys);
+}
+
+static void take_loaded(struct app *app, struct loaded *l)
+{
+	app->registry = l->registry;
+	app->keyring = l->keyring;
+	app->envkeys = l->envkeys;
+	app->token_keys = l->token_keys;
+	app->token_keys_st = l->token_keys_st;
+	app->token_keys_checked = time(NULL);
 }
 
 int app_load(struct app *app, const struct config *config, char *err, size_t errlen)
@@ -57,9 +78,7 @@ int app_load(struct app *app, const struct config *config, char *err, size_t err
 	app->config = config;
 	if (load_all(&l, config, err, errlen) != GK_OK)
 		return GK_ERR;
-	app->registry = l.registry;
-	app->keyring = l.keyring;
-	app->envkeys = l.envkeys;
+	take_loaded(app, &l);
 	keystore_init(&app->store, &config->redis, config->redis_prefix, config->redis_timeout_ms);
 	return GK_OK;
 }
@@ -71,9 +90,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
 	if (load_all(&l, app->config, err, errlen) != GK_OK)
 		return GK_ERR;
 	release_loaded(app);
-	app->registry = l.registry;
-	app->keyring = l.keyring;
-	app->envkeys = l.envkeys;
+	take_loaded(app, &l);
 	return GK_OK;
 }
 
@@ -81,4 +98,39 @@ void app_release(struct app *app)
 {
 	keystore_release(&app->store);
 	release_loaded(app);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+const struct jwks *app_token_keys(struct app *app, time_t now)
+{
+	const char *path = app->config->jwt_keys_file;
+	struct jwks fresh;
+	struct stat st;
+	char why[512];
+
+	if (!path || now == app->token_keys_checked)
+		return &app->token_keys;
+	app->token_keys_checked = now;
+	/* A file being replaced may be missing for a moment: keep the keys. */
+	if (stat(path, &st) != 0 || same_file(&st, &app->token_keys_st))
+		return &app->token_keys;
+	if (jwks_load(&fresh, path, &st, why, sizeof(why)) != GK_OK) {
+		char esc[512];
+
+		app->token_keys_st = st; /* once per change, not once a second */
+		log_escape(why, esc, sizeof(esc));
+		log_event(LOG_ERROR, "reload_failed",
+			  "what=GOFANNON_JWT_KEYS_FILE error=\"%s\" kept=\"previous keys\"", esc);
+		return &app->token_keys;
+	}
+	jwks_release(&app->token_keys);
+	app->token_keys = fresh;
+	app->token_keys_st = st;
+	log_event(LOG_INFO, "token_keys_reloaded", "keys=%zu", fresh.count);
+	return &app->token_keys;
 }

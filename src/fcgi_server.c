@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "fcgi_params.h"
 #include "http.h"
 #include "log.h"
 #include "router.h"
@@ -104,6 +105,7 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 	req->host = FCGX_GetParam("HTTP_HOST", rq->envp);
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
 	req->content_length = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
 	req->read_body = read_body;
 	req->read_ctx = rq;
 	req->stream.write = stream_write;
@@ -210,7 +212,12 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	arena_init(&arena, REQUEST_ARENA_MAX);
 	http_response_init(&resp);
 	build_request(app, rq, &arena, &req);
-	api_handle(app, &req, &resp, &route);
+	/* A decisive parameter sent twice: no handler runs, and neither value
+	 * is named as the user, not even in the request's log line. */
+	if (fcgi_params_check(rq->envp, app->config->user_param, &resp) == GK_OK)
+		api_handle(app, &req, &resp, &route);
+	else
+		req.user = NULL;
 	if (!resp.streamed && write_response(rq, &resp, &arena) != GK_OK)
 		log_event(LOG_WARN, "reply_not_sent", "route=%s status=%d reason=\"%s\"",
 			  route.name ? route.name : "-", resp.status,

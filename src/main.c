@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "dumpable.h"
 #include "fcgi_server.h"
 #include "llm.h"
 #include "log.h"
@@ -215,6 +216,10 @@ static int cmd_serve(int argc, char **argv)
 	if (opt.workers >= 0)
 		config.workers = opt.workers;
 	warn_if_key_file_public(config.master_key_file);
+	if (dumpable_allowed() == 1)
+		log_event(LOG_WARN, "core_dumps_allowed",
+			  "hint=\"GOFANNON_ALLOW_CORE_DUMPS=1: a core file or a debugger attached to this "
+			  "service sees the master keys and users' keys; unset it when done\"");
 	listen_fd = find_listener(&opt);
 	if (listen_fd < 0) {
 		app_release(&app);
@@ -232,6 +237,13 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	char err[256];
+
+	/* First of all: every command handles keys (see dumpable.h). */
+	if (dumpable_restrict(err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
+		return 1;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "gofannon-keys: unable to initialise libsodium\n");
 		return 1;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dumpable.h"
 #include "fcgi_server.h"
 #include "log.h"
 #include "status.h"
@@ -162,10 +163,17 @@ static void worker_main(struct supervisor *sv)
 	long limit = jittered_limit(sv->app->config->max_requests);
 	long served;
 	int orderly;
+	char err[256];
 
 	close(sv->signal_fd);
 	close(sv->ready_rd);
 	release_master_state(sv);
+	/* Inherited from the master already; said again so that a worker
+	 * never depends on what ran before the fork. */
+	if (dumpable_restrict(err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "worker_setup_failed", "error=\"%s\"", err);
+		exit(1);
+	}
 	if (worker_signals(sv->listen_fd) != GK_OK) {
 		log_event(LOG_ERROR, "worker_setup_failed", "error=\"%s\"", strerror(errno));
 		exit(1);

@@ -7,7 +7,11 @@ connects as the limited gofannon-keys user, the tests' redis_cli as admin),
 the built service under spawn-fcgi, and nginx with the
 shipped site configuration rendered by scripts/nginx-conf on a free loopback
 port; the test configuration maps the request header X-Test-User (or,
-without it, the cookie gofannon_test_user) to the identity. Everything stops by itself: every wait is bounded.
+without it, the cookie gofannon_test_user) to the identity
+(Stack(identity="token", jwt={...}) renders the token-mode site instead:
+nginx sets no identity and the service verifies bearer tokens against a keys
+file in the state directory). Everything stops by itself: every wait is
+bounded.
 
 As a command:
   python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
@@ -96,7 +100,8 @@ class Stack:
     """One redis-server, one gofannon-keys under spawn-fcgi, one nginx."""
 
     def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None,
-                 launcher="spawn-fcgi"):
+                 launcher="spawn-fcgi", service_user=None, service_rlimits=None, service_cwd=None,
+                 identity="test-header", jwt=None):
         self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
         self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
         if not os.access(self.binary, os.X_OK):
@@ -107,6 +112,18 @@ class Stack:
         self.system_keys = dict(SYSTEM_KEYS if system_keys is None else system_keys)
         self.service_env = dict(service_env or {})
         self.launcher = launcher  # "spawn-fcgi" (-n) or "socket-activate" (systemd's tool)
+        # spawn-fcgi only: run the service as this user (-u, when root; the
+        # files it reads become the user's), with these resource limits
+        # ({resource.RLIMIT_*: (soft, hard)}) and in this directory.
+        self.service_user = service_user
+        self.service_rlimits = dict(service_rlimits or {})
+        self.service_cwd = service_cwd
+        # "test-header": nginx maps X-Test-User to the identity; "token": nginx
+        # sets none, the service verifies bearer tokens (needs jwt).
+        self.identity = identity
+        # {"issuer", "audience", "keys": text of the keys file}: bearer tokens on.
+        self.jwt = dict(jwt) if jwt else None
+        self.jwt_keys_file = os.path.join(self.state, "jwt-keys.json")
         self.redis_socket = os.path.join(self.state, "redis.sock")
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
@@ -230,6 +247,9 @@ class Stack:
             "ASAN_OPTIONS": "abort_on_error=1:detect_leaks=1:log_path=" + os.path.join(self.state, "asan"),
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" + os.path.join(self.state, "ubsan"),
         }
+        if self.jwt:
+            env.update({"GOFANNON_JWT_ISSUER": self.jwt["issuer"], "GOFANNON_JWT_AUDIENCE": self.jwt["audience"],
+                        "GOFANNON_JWT_KEYS_FILE": self.jwt_keys_file})
         env.update(self.service_env)
         env.update(extra or {})
         return {k: v for k, v in env.items() if v is not None}
@@ -238,9 +258,26 @@ class Stack:
         argv = ["spawn-fcgi", "-n", "-s", self.fcgi_socket]
         if os.geteuid() == 0:
             argv += ["-U", "nobody", "-G", "nogroup", "-M", "0660"]
+            if self.service_user:
+                argv += ["-u", self.service_user]
         else:
             argv += ["-M", "0600"]
         return argv + ["--", self.binary]
+
+    def _hand_files_to_service_user(self):
+        """What the service opens, for a service_user other than root: the
+        state dir (sanitizer logs), the master key, the env file and the
+        Redis socket (redis_start makes it again as root)."""
+        if not self.service_user or os.geteuid() != 0:
+            return
+        for path in (self.state, self.master_key, self.env_file, self.redis_socket):
+            if os.path.exists(path):
+                shutil.chown(path, self.service_user)
+
+    def _service_preexec(self):
+        import resource
+        for limit, value in self.service_rlimits.items():
+            resource.setrlimit(limit, value)
 
     def socket_activate_argv(self, env):
         """systemd-socket-activate listens like a .socket unit and, on the
@@ -258,7 +295,10 @@ class Stack:
         log = open(os.path.join(self.state, "service-%d.log" % self.service_logs), "ab")
         env = self.service_environment(extra_env)
         argv = self.socket_activate_argv(env) if self.launcher == "socket-activate" else self.spawn_fcgi_argv()
-        self.service = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        self._hand_files_to_service_user()
+        self.service = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                        cwd=self.service_cwd,
+                                        preexec_fn=self._service_preexec if self.service_rlimits else None)
         log.close()
         if self.launcher == "socket-activate":
             wait_for(lambda: os.path.exists(self.fcgi_socket), 5, "systemd-socket-activate to listen")
@@ -299,7 +339,8 @@ class Stack:
         conf = os.path.join(self.state, "nginx.conf")
         rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
                                    "--listen", "127.0.0.1:%d" % self.port, "--socket", self.fcgi_socket,
-                                   "--test-identity-header"], check=True, capture_output=True, text=True)
+                                   "--token-identity" if self.identity == "token" else "--test-identity-header"],
+                                  check=True, capture_output=True, text=True)
         with open(conf, "w") as f:
             f.write(rendered.stdout)
         self.nginx = subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(self.state, "nginx-error.log")],
@@ -342,9 +383,19 @@ class Stack:
 
     # --- whole stack -------------------------------------------------------
 
+    def write_jwt_keys(self, text):
+        """Replaces the keys file the way an operator's timer does: a new file
+        moved over the old one."""
+        tmp = self.jwt_keys_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.jwt_keys_file)
+
     def start(self):
         try:
             self.write_env_file()
+            if self.jwt:
+                self.write_jwt_keys(self.jwt["keys"])
             if not os.path.exists(self.master_key):
                 subprocess.run([self.binary, "keygen", self.master_key], check=True,
                                capture_output=True, env=self.service_environment())
