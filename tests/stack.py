@@ -14,7 +14,7 @@ file in the state directory). Everything stops by itself: every wait is
 bounded.
 
 As a command:
-  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
+  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] [--cross-origin] -- CMD ARGS...
       starts the stack, runs CMD with GOFANNON_TEST_URL, GOFANNON_TEST_STATE,
       GOFANNON_TEST_SYSTEM_KEYS and GOFANNON_TEST_ARTIFACTS set, stops the
       stack, then searches every log it produced for every key listed in
