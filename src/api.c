@@ -412,7 +412,7 @@ static int handle_providers(struct exchange *ex)
 	return reply_written(ex, &w);
 }
 
-/* ---- calls to providers (product.md 4.7) ---------------------------------- */
+/* ---- calls to providers (docs/llm.md) ------------------------------------- */
 
 /* The effective key of p in *eff, or GK_ERR with the 400 set when there is
  * none. A stored key that does not open is not replaced by the system key. */
@@ -585,6 +585,8 @@ static int translate_chat(struct exchange *ex, const struct provider *p, const s
 	const struct wire_ops *ops = wire_ops_for(p->wire_style);
 	char why[160];
 
+	if (!ops) /* the registry refuses such a provider: never reached */
+		return http_failf(ex->resp, ex->req->arena, 500, "%s has no wire style translator", p->id);
 	if (wire_build_chat(ops, req, ex->req->arena, wire, why, sizeof(why)) != GK_OK)
 		return http_fail(ex->resp, 422, why);
 	return GK_OK;

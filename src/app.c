@@ -14,9 +14,27 @@ struct loaded {
 	struct stat token_keys_st;
 };
 
+/* The group may read the master keys: allowed (a group of operators),
+ * said at every start and reload so it is a choice and not an accident. */
+static void warn_group_access(const struct keyring *ring, const char *path)
+{
+	char name[512];
+
+	if (!keyring_group_access(ring))
+		return;
+	log_escape(path, name, sizeof(name));
+	log_event(LOG_WARN, "master_key_file_permissions",
+		  "path=\"%s\" mode=%04o hint=\"its group can read it; chmod 600 unless intended\"", name,
+		  ring->file_mode);
+}
+
+/* Loads everything the service runs with. The master key file is checked
+ * each time, at start and on every SIGHUP: a file others can read is
+ * refused. */
 static int load_all(struct loaded *l, const struct config *config, char *err, size_t errlen)
 {
 	char why[512];
+	int rc;
 
 	memset(l, 0, sizeof(*l));
 	if (registry_load(&l->registry, config->providers_file, why, sizeof(why)) != GK_OK) {
@@ -29,11 +47,18 @@ static int load_all(struct loaded *l, const struct config *config, char *err, si
 			 "'gofannon-keys keygen /etc/gofannon-keys/master.key' and point the variable at it");
 		goto fail_registry;
 	}
-	if (keyring_load(&l->keyring, config->master_key_file, why, sizeof(why)) != GK_OK) {
+	rc = keyring_load(&l->keyring, config->master_key_file, why, sizeof(why));
+	if (rc == KEYRING_EXPOSED) {
+		/* A new key would not help: the file's mode must change. */
+		snprintf(err, errlen, "%s", why);
+		goto fail_registry;
+	}
+	if (rc != GK_OK) {
 		snprintf(err, errlen, "no valid master key: %s; create one with 'gofannon-keys keygen %s'",
 			 why, config->master_key_file);
 		goto fail_registry;
 	}
+	warn_group_access(&l->keyring, config->master_key_file);
 	if (envkeys_load(&l->envkeys, &l->registry, config->env_file, why, sizeof(why)) != GK_OK) {
 		snprintf(err, errlen, "unable to load the system-wide keys: %s", why);
 		keyring_release(&l->keyring);

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "fcgi_params.h"
 #include "http.h"
+#include "identity.h"
 #include "log.h"
 #include "router.h"
 #include "status.h"
@@ -190,7 +191,7 @@ static void log_request(const struct http_request *req, const struct route_resul
 			const struct http_response *resp, const struct timespec *start)
 {
 	enum log_level level = resp->status >= 500 ? LOG_INFO : LOG_DEBUG;
-	char user[96], method[16];
+	char user[LOG_ESCAPE_SIZE(IDENTITY_MAX)], method[16];
 
 	if (!log_enabled(level))
 		return;
