@@ -132,17 +132,22 @@ static char *response_head(const struct http_response *resp, size_t body_len, st
 	head = arena_alloc(arena, need);
 	if (!head)
 		return NULL;
+	/* A 204 (a CORS preflight) has no body, so neither its type nor length. */
 	n = snprintf(head, need,
 		     "Status: %d %s\r\n"
-		     "Content-Type: application/json\r\n"
+		     "%s"
 		     "Cache-Control: no-store\r\n"
 		     "X-Content-Type-Options: nosniff\r\n",
-		     resp->status, http_reason(resp->status));
+		     resp->status, http_reason(resp->status),
+		     resp->status == 204 ? "" : "Content-Type: application/json\r\n");
 	at = head + n;
 	for (size_t i = 0; i < resp->header_count; i++)
 		at += snprintf(at, need - (size_t)(at - head), "%s: %s\r\n", resp->headers[i].name,
 			       resp->headers[i].value);
-	at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
+	if (resp->status == 204)
+		at += snprintf(at, need - (size_t)(at - head), "\r\n");
+	else
+		at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
 	*head_len = (size_t)(at - head);
 	return head;
 }
@@ -161,6 +166,8 @@ static int write_response(FCGX_Request *rq, const struct http_response *resp, st
 		body = json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
 									  JSON_C_TO_STRING_NOSLASHESCAPE);
 	body_len = resp->raw_body ? resp->raw_len : strlen(body);
+	if (resp->status == 204)
+		body_len = 0;
 	head = response_head(resp, body_len, arena, &head_len);
 	if (!head)
 		return GK_ERR;
