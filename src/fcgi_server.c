@@ -11,12 +11,13 @@
  * connection at a time (ipcFd) and never accepts by itself.
  *
  * A connection is closed right after its reply when nginx did not ask to
- * keep it or the worker keeps enough already; when it stays silent for
- * GOFANNON_FCGI_TIMEOUT before a request or between two (nginx should
- * close idle ones first: its keepalive_timeout below ours); when a request
- * stops arriving midway (each read waits that long at most); and when the
- * worker stops or is recycled: it serves what nginx already sent, then
- * closes them all. Replies are written without a timeout, so a slow LLM
+ * keep it; when the worker needs room for another kept one (the one idle
+ * the longest goes: nginx reuses the most recent first); when it stays
+ * silent for GOFANNON_FCGI_TIMEOUT before a request or between two (nginx
+ * should close idle ones first: its keepalive_timeout below ours); when a
+ * request stops arriving midway (each read waits that long at most); and
+ * when the worker stops or is recycled: it serves what nginx already sent,
+ * then closes them all. Replies are written without a timeout, so a slow LLM
  * stream is never cut. */
 #include "fcgi_server.h"
 
@@ -286,8 +287,8 @@ static void serve_one(struct app *app, FCGX_Request *rq)
  * The connections a worker holds, and the loop that serves them
  */
 
-#define FCGI_KEEP_MAX 8 /* connections kept open for nginx, per worker */
-#define FCGI_NEW_MAX 8	/* accepted connections whose request has not come */
+#define FCGI_KEEP_MAX 64 /* connections kept open for nginx, per worker */
+#define FCGI_NEW_MAX 8	 /* accepted connections whose request has not come */
 #define FCGI_HELD_MAX (FCGI_KEEP_MAX + FCGI_NEW_MAX)
 #define DRAIN_MAX (4 * 1024 * 1024) /* unread body worth reading to keep a connection */
 #define POLL_MAX_MS 1000	    /* the longest a turn sleeps */
@@ -416,16 +417,10 @@ static int drain_input(FCGX_Request *rq)
 	return rc;
 }
 
-/* Serves the request waiting on fd. Returns fd when the connection stays
- * open for the next one, else -1: it was closed, also when it carried no
- * request (nginx closing an idle connection, a timeout, bytes that are not
- * FastCGI).
- *
- * A connection is kept when nginx asked (FCGI_KEEP_CONN), its request was
- * read to the end, and fewer than FCGI_KEEP_MAX are kept already. One not
- * kept is closed right after the end-of-request record, so nginx sees the
- * end and the close together and never hands it another request; an idle
- * connection closed later might just have been given one. */
+/* Serves the request waiting on fd. Returns fd when nginx asked to keep
+ * the connection (FCGI_KEEP_CONN) and its request was read to the end,
+ * else -1: it was closed, also when it carried no request (nginx closing
+ * an idle connection, a timeout, bytes that are not FastCGI). */
 static int serve_connection(struct server *srv, int fd)
 {
 	FCGX_Request *rq = &srv->rq;
@@ -443,7 +438,7 @@ static int serve_connection(struct server *srv, int fd)
 		return -1;
 	}
 	rq->detached = 0;
-	keep = rq->keepConnection && conn_count(0) < FCGI_KEEP_MAX;
+	keep = rq->keepConnection;
 	serve_one(srv->app, rq);
 	srv->served++;
 	if (keep && drain_input(rq) != GK_OK)
@@ -455,6 +450,40 @@ static int serve_connection(struct server *srv, int fd)
 	return fd;
 }
 
+/* Makes room for one more kept connection: closes the one idle the
+ * longest, which nginx, reusing the most recent first, is the least
+ * likely to pick; one that became readable is spared (nginx may just have
+ * sent a request on it). Refusing the connection just served would be
+ * worse: nginx reads the end of its request, may hand it the next one at
+ * once, and only then see it close. */
+static void conn_evict_idle(void)
+{
+	size_t oldest = held.count;
+
+	for (size_t i = 0; i < held.count; i++) {
+		if (held.conn[i].fresh ||
+		    (oldest < held.count && held.conn[i].since_ms >= held.conn[oldest].since_ms))
+			continue;
+		if (!conn_readable(held.conn[i].fd))
+			oldest = i;
+	}
+	if (oldest < held.count) {
+		log_event(LOG_DEBUG, "connection_closed", "reason=too_many_kept");
+		close(conn_take(held.conn[oldest].fd).fd);
+	}
+}
+
+/* Holds a connection nginx keeps, within FCGI_KEEP_MAX when it can. */
+static void conn_keep(int fd)
+{
+	if (conn_count(0) >= FCGI_KEEP_MAX)
+		conn_evict_idle();
+	if (held.count < FCGI_HELD_MAX)
+		conn_put(fd, 0, now_ms());
+	else
+		close(fd);
+}
+
 /* Serves each connection in ready[] once; kept ones go back to the set. */
 static void serve_ready(struct server *srv, const int *ready, size_t n)
 {
@@ -462,7 +491,7 @@ static void serve_ready(struct server *srv, const int *ready, size_t n)
 		int fd = serve_connection(srv, conn_take(ready[i]).fd);
 
 		if (fd >= 0)
-			conn_put(fd, 0, now_ms());
+			conn_keep(fd);
 	}
 }
 
