@@ -488,9 +488,9 @@ static void conn_keep(int fd)
 static void serve_ready(struct server *srv, const int *ready, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int fd = serve_connection(srv, conn_take(ready[i]).fd);
+		int fd = conn_take(ready[i]).fd;
 
-		if (fd >= 0)
+		if (fd >= 0 && (fd = serve_connection(srv, fd)) >= 0)
 			conn_keep(fd);
 	}
 }
@@ -603,6 +603,24 @@ static enum turn serve_turn(struct server *srv)
 	return TURN_ON;
 }
 
+/* While finishing: serves the connection if it has a request (looking
+ * again just before closing it: nginx may just have sent one), leaves a
+ * new one its timeout to bring its request, closes the rest. */
+static void finish_connection(struct server *srv, const struct pollfd *pfd)
+{
+	struct conn c = conn_take(pfd->fd);
+	int fd = c.fd;
+
+	if (pfd->revents || conn_readable(fd)) {
+		fd = serve_connection(srv, fd);
+	} else if (c.fresh && now_ms() - c.since_ms < srv->timeout_ms) {
+		conn_put(c.fd, 1, c.since_ms);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Stopping, or the request limit reached: serves what nginx already sent
  * on the held connections, and the requests of new ones as they come
  * within the timeout (nginx took them as accepted), then closes every one.
@@ -615,19 +633,13 @@ static void serve_remaining(struct server *srv)
 
 		for (size_t i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ held.conn[i].fd, POLLIN, 0 };
-		if (poll(pfd, n, conn_count(1) ? poll_timeout(srv, now_ms()) : 0) < 0 && errno != EINTR)
-			break;
-		for (size_t i = 0; i < n; i++) {
-			struct conn c = conn_take(pfd[i].fd);
-			int fd = c.fd;
-
-			if (pfd[i].revents || conn_readable(fd))
-				fd = serve_connection(srv, fd);
-			else if (c.fresh && now_ms() - c.since_ms < srv->timeout_ms)
-				fd = -1, conn_put(c.fd, 1, c.since_ms);
-			if (fd >= 0)
-				close(fd);
+		if (poll(pfd, n, conn_count(1) ? poll_timeout(srv, now_ms()) : 0) < 0 && errno != EINTR) {
+			while (held.count > 0)
+				close(conn_take(held.conn[0].fd).fd);
+			return;
 		}
+		for (size_t i = 0; i < n; i++)
+			finish_connection(srv, &pfd[i]);
 	}
 }
 
