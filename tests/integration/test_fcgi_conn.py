@@ -2,7 +2,7 @@
 served (issue 9, item 4), with the hand-written client of tests/fcgi_client.py
 speaking raw records on the service's socket.
 
-The module's service has ONE worker and GOFANNON_FCGI_TIMEOUT=1, so a
+The module's service has ONE worker and GOFANNON_FCGI_TIMEOUT=2, so a
 connection that held the worker would show at once: before the fix, a
 connection that sent nothing (or half a request) held its worker forever.
 """
@@ -20,7 +20,7 @@ from load import children, wait_until
 from mock_provider import MockProvider
 from stack import free_port, stop_process
 
-TIMEOUT_S = 1
+TIMEOUT_S = 2
 SYSTEM_OPENAI = "sk-system-openai-fcgiconn-4b8e2d"
 MOCK = MockProvider(lifetime=300).start()
 
@@ -146,10 +146,10 @@ def test_a_kept_connection_does_not_make_another_wait(stack):
 
 def test_a_streamed_reply_longer_than_the_timeout_completes(stack):
     """The timeout is for reading a request: a reply being written for
-    longer (here a 3 s stream with a 1 s timeout) is never cut."""
+    longer (here a 5 s stream with a 2 s timeout) is never cut."""
     stack.remember_keys(SYSTEM_OPENAI)
     MOCK.reset(log_path=os.path.join(stack.state, "mock-provider.log"))
-    MOCK.slow_pieces, MOCK.slow_delay = 15, 0.2
+    MOCK.slow_pieces, MOCK.slow_delay = 25, 0.2
     MOCK.set_mode("slow")
     body = {"provider": "openai", "model": "test-model", "stream": True,
             "messages": [{"role": "user", "content": "take your time"}]}
@@ -159,7 +159,7 @@ def test_a_streamed_reply_longer_than_the_timeout_completes(stack):
     assert resp.status == 200, resp
     text = "".join(json.loads(line[6:]).get("delta", "") for line in resp.raw.split("\n")
                    if line.startswith("data: ") and '"delta"' in line)
-    assert text.split() == ["piece%d" % i for i in range(15)], resp.raw[-500:]
+    assert text.split() == ["piece%d" % i for i in range(25)], resp.raw[-500:]
     assert "event: done" in resp.raw and took > 2 * TIMEOUT_S, took
     print("# a %.1f s stream with GOFANNON_FCGI_TIMEOUT=%d completed" % (took, TIMEOUT_S))
 

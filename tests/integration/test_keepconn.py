@@ -137,7 +137,7 @@ def wrk_once(stack, script, user, seconds):
             "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "output": out}
 
 
-def wrk(stack, user, expected, requests, seconds=3, limit=45):
+def wrk(stack, user, expected, requests, seconds=3, limit=50):
     """wrk runs of a few seconds each (wrk itself only knows durations) until
     `requests` answers were checked; their totals, and every run's output."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=stack.state, delete=False) as f:
