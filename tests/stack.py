@@ -101,7 +101,7 @@ class Stack:
 
     def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None,
                  launcher="spawn-fcgi", service_user=None, service_rlimits=None, service_cwd=None,
-                 identity="test-header", jwt=None):
+                 identity="test-header", jwt=None, keep_conn=0):
         self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
         self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
         if not os.access(self.binary, os.X_OK):
@@ -126,6 +126,7 @@ class Stack:
         # {"issuer", "audience", "keys": text of the keys file}: bearer tokens on.
         self.jwt = dict(jwt) if jwt else None
         self.jwt_keys_file = os.path.join(self.state, "jwt-keys.json")
+        self.keep_conn = keep_conn  # nginx keeps up to this many FastCGI connections (0: none)
         self.redis_socket = os.path.join(self.state, "redis.sock")
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
@@ -337,7 +338,8 @@ class Stack:
         conf = os.path.join(self.state, "nginx.conf")
         rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
                                    "--listen", "127.0.0.1:%d" % self.port, "--socket", self.fcgi_socket,
-                                   "--token-identity" if self.identity == "token" else "--test-identity-header"],
+                                   "--token-identity" if self.identity == "token" else "--test-identity-header",
+                                   "--keep-conn", str(self.keep_conn)],
                                   check=True, capture_output=True, text=True)
         with open(conf, "w") as f:
             f.write(rendered.stdout)
