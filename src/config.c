@@ -69,8 +69,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->master_key_file = env_or("GOFANNON_MASTER_KEY_FILE", NULL);
 	cfg->redis_url = env_or("GOFANNON_REDIS_URL", "redis://127.0.0.1:6379/0");
 	cfg->redis_prefix = env_or("GOFANNON_REDIS_PREFIX", "gofannon");
-	if (strlen(cfg->redis_prefix) > 100)
-		return set_error(err, errlen, "GOFANNON_REDIS_PREFIX must be at most 100 characters");
+	if (strlen(cfg->redis_prefix) > CONFIG_REDIS_PREFIX_MAX)
+		return set_error(err, errlen, "GOFANNON_REDIS_PREFIX must be at most %d characters",
+				 CONFIG_REDIS_PREFIX_MAX);
 	if (redis_url_parse(cfg->redis_url, &cfg->redis, why, sizeof(why)) != GK_OK)
 		return set_error(err, errlen, "GOFANNON_REDIS_URL: %s", why);
 

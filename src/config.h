@@ -13,6 +13,7 @@
 /* What a request may take beyond its provider call (GOFANNON_LLM_TIMEOUT). */
 #define STOP_MARGIN_S 10
 #define CONFIG_WORKERS_MAX 256 /* GOFANNON_WORKERS and --workers */
+#define CONFIG_REDIS_PREFIX_MAX 100
 
 struct config {
 	const char *user_param;	     /* GOFANNON_USER_PARAM, default REMOTE_USER */

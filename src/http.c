@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "error.h"
 #include "num.h"
 #include "status.h"
 
@@ -192,7 +193,7 @@ int http_body_length(const struct http_request *req, struct http_response *resp,
 	if (http_parse_content_length(req->content_length, len) != GK_OK)
 		return http_fail(resp, 400, "Content-Length is not a valid number");
 	if (*len > HTTP_BODY_MAX)
-		return http_fail(resp, 413, "Request body is larger than 64 KiB");
+		return http_fail(resp, 413, "Request body is larger than " GK_STR(HTTP_BODY_MAX_KIB) " KiB");
 	return GK_OK;
 }
 

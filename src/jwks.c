@@ -93,7 +93,7 @@ static EVP_PKEY *rsa_from_jwk(struct json_object *jwk, const char **why)
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
 		goto out;
 	if (BN_num_bits(bn_n) < JWKS_RSA_BITS_MIN) {
-		*why = "the RSA modulus is shorter than 2048 bits";
+		*why = "the RSA modulus is shorter than " GK_STR(JWKS_RSA_BITS_MIN) " bits";
 		goto out;
 	}
 	pkey = pkey_from_params("RSA", bld);
@@ -257,11 +257,11 @@ static int parse_cert_map(struct jwks *set, struct json_object *root, char *err,
 		pkey = cert_key(json_object_get_string(value), (size_t)json_object_get_string_len(value),
 				&type);
 		if (!pkey)
-			return set_error(
-				err, errlen,
-				"key '%.60s' is not a PEM certificate with an RSA (2048 bits or more) "
-				"or P-256 key",
-				kid);
+			return set_error(err, errlen,
+					 "key '%.60s' is not a PEM certificate with an RSA (" GK_STR(
+						 JWKS_RSA_BITS_MIN) " bits or more) "
+								    "or P-256 key",
+					 kid);
 		if (add_key(set, kid, type, pkey, err, errlen) != GK_OK)
 			return GK_ERR;
 	}

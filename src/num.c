@@ -31,10 +31,12 @@ int num_parse(const char *s, long long min, long long max, long long *out, char 
 	long long value;
 	int negative = s && *s == '-' && min < 0;
 
-	if (!s || magnitude(s + negative, negative ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX, &n) != GK_OK)
+	if (!s ||
+	    magnitude(s + negative, negative ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX, &n) != GK_OK)
 		goto bad;
 	/* -(LLONG_MAX + 1) is LLONG_MIN, which has no positive twin */
-	value = negative ? (n == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)n) : (long long)n;
+	value = negative ? (n == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)n)
+			 : (long long)n;
 	if (value < min || value > max)
 		goto bad;
 	*out = value;
