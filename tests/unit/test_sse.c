@@ -1,13 +1,6 @@
 /* test_sse.c: server-sent events read from a provider's stream in pieces
  * of any size: line ends, joined data lines, comments, the cap. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <string.h>
+#include "unit.h"
 
 #include "sse.h"
 #include "status.h"
