@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The body length nginx declared: 0 when there is none or it is unreadable
  * (then the drain's own bound decides). */
@@ -23,7 +24,7 @@ static size_t declared_length(FCGX_Request *rq)
 int fcgi_finish_drain(FCGX_Request *rq, size_t max)
 {
 	char scrap[4096];
-	size_t left = max;
+	size_t left = max, used = 0;
 
 	if (!rq->in)
 		return 0;
@@ -35,14 +36,15 @@ int fcgi_finish_drain(FCGX_Request *rq, size_t max)
 		int n;
 
 		if (want == 0)
-			return 0;
+			break;
 		n = FCGX_GetStr(scrap, want, rq->in);
-		if (n < 0 || FCGX_GetError(rq->in))
-			return 0;
-		if (n == 0)
+		if (n <= 0 || FCGX_GetError(rq->in))
 			break;
 		left -= (size_t)n;
+		used = (size_t)n > used ? (size_t)n : used;
 	}
+	/* a body may hold a key; a GET leaves nothing to wipe */
+	explicit_bzero(scrap, used);
 	return FCGX_HasSeenEOF(rq->in) ? 1 : 0;
 }
 
