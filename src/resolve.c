@@ -19,7 +19,7 @@ void resolve_effective_key(const struct keyring *ring, const struct envkeys *env
 			out->error = open_result_detail(result);
 		return;
 	}
-	system_key = envkeys_get(env, provider->env_var);
+	system_key = envkeys_of(env, provider);
 	if (system_key && strlen(system_key) <= API_KEY_MAX) {
 		out->source = SOURCE_ENV;
 		out->has_key = 1;
