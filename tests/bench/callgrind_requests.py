@@ -58,7 +58,7 @@ def worker_instructions(state):
         with open(path) as f:
             m = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
         if m:
-            totals.append(int(m.group(1)))
+            totals.append((int(m.group(1)), path))
     return max(totals)
 
 
@@ -99,7 +99,10 @@ def measure(args, path, n):
         get(stack.url + path, WARMUP + n)
     finally:
         stack.stop()
-    total = worker_instructions(stack.state)
+    total, path_out = worker_instructions(stack.state)
+    if args.annotate and n:
+        print(subprocess.run(["callgrind_annotate", "--inclusive=no", path_out], capture_output=True,
+                             text=True).stdout[:6000])
     shutil.rmtree(stack.state, ignore_errors=True)
     return total
 
@@ -109,6 +112,7 @@ def main():
     parser.add_argument("--build-dir", default=os.path.join(TOP, "build"))
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--providers", type=int, default=0)
+    parser.add_argument("--annotate", action="store_true", help="print the worker's costliest functions")
     parser.add_argument("paths", nargs="*", default=["/api/users/me/api-keys", "/api/providers"])
     args = parser.parse_args()
     for path in args.paths:
