@@ -31,7 +31,7 @@ int fcgi_finish_drain(FCGX_Request *rq, size_t max)
 	/* nginx buffers the request body (fastcgi_request_buffering on) and
 	 * writes the whole request at once, so these reads find bytes already
 	 * sent; libfcgi's lingering close would read them too. */
-	while (!FCGX_HasSeenEOF(rq->in)) {
+	while (!FCGX_HasSeenEOF(rq->in) && FCGX_GetError(rq->in) == 0) {
 		int want = left < sizeof(scrap) ? (int)left : (int)sizeof(scrap);
 		int n;
 
@@ -45,7 +45,8 @@ int fcgi_finish_drain(FCGX_Request *rq, size_t max)
 	}
 	/* a body may hold a key; a GET leaves nothing to wipe */
 	explicit_bzero(scrap, used);
-	return FCGX_HasSeenEOF(rq->in) ? 1 : 0;
+	/* libfcgi marks a stream that failed as ended too */
+	return FCGX_HasSeenEOF(rq->in) && FCGX_GetError(rq->in) == 0 ? 1 : 0;
 }
 
 int fcgi_finish(FCGX_Request *rq)
