@@ -11,6 +11,7 @@
 #include "event_stream.h"
 #include "identity.h"
 #include "jsonw.h"
+#include "jwt.h"
 #include "llm.h"
 #include "log.h"
 #include "mask.h"
@@ -408,7 +409,7 @@ static int handle_providers(struct exchange *ex)
 	return reply_written(ex, &w);
 }
 
-/* ---- calls to providers (product.md 4.7) ---------------------------------- */
+/* ---- calls to providers (docs/llm.md) ------------------------------------- */
 
 /* The effective key of p in *eff, or GK_ERR with the 400 set when there is
  * none. A stored key that does not open is not replaced by the system key. */
@@ -581,6 +582,8 @@ static int translate_chat(struct exchange *ex, const struct provider *p, const s
 	const struct wire_ops *ops = wire_ops_for(p->wire_style);
 	char why[160];
 
+	if (!ops) /* the registry refuses such a provider: never reached */
+		return http_failf(ex->resp, ex->req->arena, 500, "%s has no wire style translator", p->id);
 	if (wire_build_chat(ops, req, ex->req->arena, wire, why, sizeof(why)) != GK_OK)
 		return http_fail(ex->resp, 422, why);
 	return GK_OK;
@@ -732,14 +735,58 @@ static int changes_state(const char *method)
 	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
+/* Refuses a request for want of a usable bearer token. Missing or not,
+ * the challenge is the same (docs/api.md): a front end that lost its token
+ * and one whose token expired both have to get a new one. */
+static int token_refused(struct exchange *ex, const char *reason, int presented)
+{
+	log_event(presented ? LOG_WARN : LOG_INFO, "token_refused", "reason=%s", reason);
+	http_fail(ex->resp, 401, "Not authenticated");
+	http_header_add(ex->resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	return GK_ERR;
+}
+
+/* The user a verified bearer token names. Only asked when tokens are
+ * configured and nginx set no identity: a token never overrides one nginx
+ * has already established. */
+static int token_user(struct exchange *ex, const char **user)
+{
+	const struct config *cfg = ex->app->config;
+	struct jwt_policy policy = { cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_user_claim };
+	time_t now = time(NULL);
+	const char *token, *reason;
+	size_t len;
+	char *found;
+
+	if (!jwt_bearer(ex->req->authorization, &token, &len))
+		return token_refused(ex, "missing", 0);
+	found = arena_alloc(ex->req->arena, JWT_USER_MAX + 1);
+	if (!found)
+		return http_fail(ex->resp, 500, "Out of memory");
+	if (jwt_verify(token, len, app_token_keys(ex->app, now), &policy, now, found, JWT_USER_MAX + 1,
+		       &reason) != GK_OK)
+		return token_refused(ex, reason, 1);
+	*user = found;
+	return GK_OK;
+}
+
+static int tokens_configured(const struct config *cfg)
+{
+	return cfg->jwt_keys_file != NULL;
+}
+
 static int check_caller(struct exchange *ex)
 {
 	const char *why = NULL;
+	const char *user = ex->req->user;
 
 	if (ex->route->needs_identity) {
-		switch (identity_check(ex->req->user, &why)) {
+		if ((!user || !*user) && tokens_configured(ex->app->config) && token_user(ex, &user) != GK_OK)
+			return GK_ERR;
+		switch (identity_check(user, &why)) {
 		case IDENTITY_OK:
-			ex->user = ex->req->user;
+			ex->user = user;
+			ex->req->user = user; /* the request's log line names who it was */
 			break;
 		case IDENTITY_MISSING:
 			return http_fail(ex->resp, 401, "Not authenticated");

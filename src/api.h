@@ -1,6 +1,6 @@
 /* api.h: the HTTP API, from a parsed request to a response.
  *
- * The one place that checks, in the order product.md 4.4 gives: route (404,
+ * The one place that checks, in the order docs/api.md gives: route (404,
  * 405), identity (401, 400), Origin (403), then the handler's own checks
  * (413, 415, 422, unknown provider 400, key value 422, Redis 503). Handlers
  * report every failure through http_fail(), so each error has its status and

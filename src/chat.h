@@ -1,4 +1,4 @@
-/* chat.h: a chat request as POST /api/llm/chat takes it (product.md 4.7).
+/* chat.h: a chat request as POST /api/llm/chat takes it (docs/llm.md).
  *
  *   {"provider","model","messages":[{"role":"system|user|assistant",
  *    "content":"..."}],"maxTokens"?,"temperature"?,"stream"?}

@@ -43,6 +43,30 @@ static int env_number(const char *name, long def, long min, long max, long *out,
 	return GK_OK;
 }
 
+/* The token settings come as a set: a partial set is a mistake that would
+ * otherwise switch token verification off without a word. */
+static int load_jwt(struct config *cfg, char *err, size_t errlen)
+{
+	const char *names[3] = { "GOFANNON_JWT_ISSUER", "GOFANNON_JWT_AUDIENCE", "GOFANNON_JWT_KEYS_FILE" };
+	const char **values[3] = { &cfg->jwt_issuer, &cfg->jwt_audience, &cfg->jwt_keys_file };
+	int set = 0;
+
+	for (int i = 0; i < 3; i++) {
+		*values[i] = env_or(names[i], NULL);
+		set += *values[i] != NULL;
+	}
+	cfg->jwt_user_claim = env_or("GOFANNON_JWT_USER_CLAIM", "sub");
+	if (set == 0 || set == 3)
+		return GK_OK;
+	for (int i = 0; i < 3; i++)
+		if (!*values[i])
+			return set_error(err, errlen,
+					 "%s is not set; bearer tokens need GOFANNON_JWT_ISSUER, "
+					 "GOFANNON_JWT_AUDIENCE and GOFANNON_JWT_KEYS_FILE together",
+					 names[i]);
+	return GK_OK;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
 	const char *level;
@@ -85,5 +109,5 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	level = env_or("GOFANNON_LOG_LEVEL", NULL);
 	if (level && log_parse_level(level, &cfg->log_level) != 0)
 		return set_error(err, errlen, "GOFANNON_LOG_LEVEL must be debug, info, warn or error");
-	return GK_OK;
+	return load_jwt(cfg, err, errlen);
 }

@@ -28,6 +28,12 @@ struct config {
 	int stop_timeout_s;	  /* GOFANNON_STOP_TIMEOUT, default llm_timeout_s + 10 */
 	int llm_timeout_s;	  /* GOFANNON_LLM_TIMEOUT, default 120 */
 	enum log_level log_level; /* GOFANNON_LOG_LEVEL, default info */
+	/* Bearer ID tokens: all three of issuer, audience and keys file, or none
+	 * (then tokens are ignored). */
+	const char *jwt_issuer;	    /* GOFANNON_JWT_ISSUER */
+	const char *jwt_audience;   /* GOFANNON_JWT_AUDIENCE */
+	const char *jwt_keys_file;  /* GOFANNON_JWT_KEYS_FILE */
+	const char *jwt_user_claim; /* GOFANNON_JWT_USER_CLAIM, default sub */
 };
 
 /* Fills cfg from the environment. Returns GK_OK, or GK_ERR with err naming

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "fcgi_params.h"
 #include "http.h"
+#include "identity.h"
 #include "log.h"
 #include "router.h"
 #include "status.h"
@@ -105,6 +106,7 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 	req->host = FCGX_GetParam("HTTP_HOST", rq->envp);
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
 	req->content_length = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
 	req->read_body = read_body;
 	req->read_ctx = rq;
 	req->stream.write = stream_write;
@@ -182,7 +184,7 @@ static void log_request(const struct http_request *req, const struct route_resul
 			const struct http_response *resp, const struct timespec *start)
 {
 	enum log_level level = resp->status >= 500 ? LOG_INFO : LOG_DEBUG;
-	char user[96], method[16];
+	char user[LOG_ESCAPE_SIZE(IDENTITY_MAX)], method[16];
 
 	if (!log_enabled(level))
 		return;

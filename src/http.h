@@ -42,6 +42,7 @@ struct http_request {
 	const char *host;	    /* HTTP_HOST */
 	const char *content_type;   /* CONTENT_TYPE */
 	const char *content_length; /* CONTENT_LENGTH, raw */
+	const char *authorization;  /* HTTP_AUTHORIZATION, NULL if absent */
 	http_body_reader read_body;
 	void *read_ctx;
 	struct http_stream stream;

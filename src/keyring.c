@@ -62,6 +62,7 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 	unsigned lineno = 0;
 
 	ring->count = 0;
+	ring->file_mode = 0;
 	ring->keys = sodium_allocarray(KEYRING_MAX, sizeof(*ring->keys));
 	if (!ring->keys)
 		return set_error(err, errlen, "out of memory");
@@ -102,16 +103,47 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 	return GK_OK;
 }
 
+/* The mode of the file open at fd; KEYRING_EXPOSED when other users can
+ * read or write it. Checked on the open file, not the path, so the file
+ * checked is the file read. */
+static int check_mode(int fd, const char *path, unsigned *mode, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return set_error(err, errlen, "unable to read '%s': %s", path, strerror(errno));
+	*mode = (unsigned)st.st_mode & 07777;
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		set_error(err, errlen,
+			  "master key file '%s' can be %s by other users (mode %04o); chmod 600 it and "
+			  "keep it owned by the service's user",
+			  path, st.st_mode & S_IROTH ? "read" : "written", *mode);
+		return KEYRING_EXPOSED;
+	}
+	return GK_OK;
+}
+
+int keyring_group_access(const struct keyring *ring)
+{
+	return (ring->file_mode & (S_IRGRP | S_IWGRP)) != 0;
+}
+
 int keyring_load(struct keyring *ring, const char *path, char *err, size_t errlen)
 {
 	char buf[KEYRING_FILE_MAX + 1];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned mode = 0;
 	ssize_t n;
 	size_t got = 0;
 	int rc;
 
 	if (fd < 0)
 		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
+	rc = check_mode(fd, path, &mode, err, errlen);
+	if (rc != GK_OK) {
+		close(fd);
+		return rc;
+	}
 	while ((n = read(fd, buf + got, sizeof(buf) - got)) > 0)
 		got += (size_t)n;
 	close(fd);
@@ -128,6 +160,7 @@ int keyring_load(struct keyring *ring, const char *path, char *err, size_t errle
 		snprintf(why, sizeof(why), "%s", err);
 		return set_error(err, errlen, "'%s': %s", path, why);
 	}
+	ring->file_mode = mode;
 	return GK_OK;
 }
 

@@ -22,13 +22,24 @@ struct master_key {
 struct keyring {
 	struct master_key *keys; /* sodium_malloc'd, wiped and freed on release */
 	size_t count;
+	unsigned file_mode; /* keyring_load: the file's permission bits */
 };
 
 /* Parses the text of a key file. Returns GK_OK, or GK_ERR with err set
  * (naming the line, never quoting key material). */
 int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err, size_t errlen);
-/* Reads and parses the file at path. */
+/* keyring_load: other users may read or write the file. */
+#define KEYRING_EXPOSED (-10)
+
+/* Reads and parses the file at path. A file that other users can read or
+ * write (o+r, o+w) is refused before a byte of it is read: returns
+ * KEYRING_EXPOSED with err naming the file, its mode and "chmod 600".
+ * Other failures: GK_ERR with err set. On GK_OK ring->file_mode holds the
+ * permission bits, so the caller can warn about group access
+ * (keyring_group_access). */
 int keyring_load(struct keyring *ring, const char *path, char *err, size_t errlen);
+/* 1 when the file's group may read or write it: allowed, but worth a warning. */
+int keyring_group_access(const struct keyring *ring);
 void keyring_release(struct keyring *ring);
 
 /* The key new values are sealed with. */

@@ -187,13 +187,51 @@ int keystore_ping(struct keystore *ks)
 	return GK_OK;
 }
 
-static const char *copy_reply_string(struct arena *arena, const redisReply *r, size_t *len)
+int keystore_check_hmget(const redisReply *reply, size_t fields, const char **why)
 {
-	if (!r || r->type != REDIS_REPLY_STRING)
-		return NULL;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+		*why = "not an array";
+		return GK_ERR;
+	}
+	if (reply->elements != fields) {
+		*why = "not one element per field";
+		return GK_ERR;
+	}
+	for (size_t i = 0; i < fields; i++) {
+		const redisReply *e = reply->element[i];
+
+		if (!e || (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_NIL)) {
+			*why = "an element that is neither a string nor nil";
+			return GK_ERR;
+		}
+	}
+	return GK_OK;
+}
+
+/* Copies a string element into *out (NULL for nil). GK_NOMEM when the
+ * arena is full: "no value" would be the wrong answer then too. */
+static int copy_reply_string(struct arena *arena, const redisReply *r, const char **out, size_t *len)
+{
+	*out = NULL;
+	if (r->type != REDIS_REPLY_STRING)
+		return GK_OK;
 	if (len)
 		*len = r->len;
-	return arena_strndup(arena, r->str, r->len);
+	*out = arena_strndup(arena, r->str, r->len);
+	return *out ? GK_OK : GK_NOMEM;
+}
+
+/* A reply of a shape the command never gives means the connection is not
+ * talking to the Redis it should (a proxy, a desynchronised stream): it is
+ * dropped, and the caller answers 503. */
+static int unexpected_reply(struct keystore *ks, const char *command, const redisReply *reply,
+			    const char *why)
+{
+	log_event(LOG_ERROR, "redis_reply_unexpected", "command=%s type=%d elements=%zu problem=\"%s\"",
+		  command, reply ? reply->type : -1,
+		  reply && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0, why);
+	drop_connection(ks);
+	return GK_UNAVAILABLE;
 }
 
 int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
@@ -203,7 +241,8 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	size_t *index = arena_alloc(arena, reg->count * sizeof(*index));
 	char key[KEY_NAME_MAX];
 	redisReply *reply;
-	int argc = 2;
+	const char *why;
+	int argc = 2, rc = GK_OK;
 	size_t n = 0;
 
 	memset(out, 0, reg->count * sizeof(*out));
@@ -227,16 +266,22 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	reply = command(ks, argc, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 * n) {
-		for (size_t k = 0; k < n; k++) {
-			struct stored_key *sk = &out[index[k]];
-
-			sk->sealed = copy_reply_string(arena, reply->element[2 * k], &sk->sealed_len);
-			sk->updated_at = copy_reply_string(arena, reply->element[2 * k + 1], NULL);
-		}
+	if (keystore_check_hmget(reply, 2 * n, &why) != GK_OK) {
+		rc = unexpected_reply(ks, "HMGET", reply, why);
+		goto out;
 	}
+	for (size_t k = 0; k < n && rc == GK_OK; k++) {
+		struct stored_key *sk = &out[index[k]];
+
+		rc = copy_reply_string(arena, reply->element[2 * k], &sk->sealed, &sk->sealed_len);
+		if (rc == GK_OK)
+			rc = copy_reply_string(arena, reply->element[2 * k + 1], &sk->updated_at, NULL);
+	}
+out:
 	freeReplyObject(reply);
-	return GK_OK;
+	if (rc != GK_OK)
+		memset(out, 0, reg->count * sizeof(*out));
+	return rc;
 }
 
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,

@@ -45,9 +45,17 @@ void keystore_release(struct keystore *ks);
 int keystore_ping(struct keystore *ks);
 
 /* Fills out[i] for every provider i of reg (out has reg->count entries),
- * copying the values into arena. */
+ * copying the values into arena. A reply of another shape than the HMGET
+ * asked for is GK_UNAVAILABLE (logged as event=redis_reply_unexpected),
+ * never "no key stored": that would silently put the system key in place
+ * of the user's. */
 int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
 		   struct stored_key *out);
+
+/* GK_OK when reply is what an HMGET of fields fields answers: an array of
+ * exactly that many elements, each a string or nil. Otherwise GK_ERR with
+ * *why naming what was wrong (never quoting the reply). */
+int keystore_check_hmget(const struct redisReply *reply, size_t fields, const char **why);
 
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
 		 const char *updated_at);

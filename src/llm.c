@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "sse.h"
 #include "status.h"
 
@@ -493,6 +494,8 @@ static enum llm_result perform(struct call *c, struct arena *arena, const char *
 	CURLcode code;
 	enum llm_result rc;
 
+	if (!c->ops)
+		return fail(out, LLM_INTERNAL, "%s has a wire style this service cannot speak", p->name);
 	if (llm_url_allowed(p->base_url, why, sizeof(why)) != GK_OK)
 		return fail(out, LLM_REFUSED, "Calls to %s are refused: %s", p->name, why);
 	if (!header_safe(c->target->key))
@@ -539,8 +542,29 @@ static void call_init(struct call *c, const struct llm_target *target, const str
 static void call_release(struct call *c)
 {
 	sse_parser_release(&c->sse);
+	/* An error body or event may have echoed the key. */
+	if (c->body)
+		sodium_memzero(c->body, c->body_len);
 	free(c->body);
 	c->body = NULL;
+	sodium_memzero(c->stream_error, sizeof(c->stream_error));
+}
+
+/* The last step of every call: the detail may quote what the provider
+ * said (an error body's message, a stream's error event), and the provider
+ * may have echoed the key it was given, whole or in part. */
+static void redact_detail(struct llm_outcome *out, const struct secret *key)
+{
+	static const char withheld[] = "The provider's message was withheld: it resembles the API key";
+	char said[LLM_DETAIL_MAX];
+	size_t len = strnlen(out->detail, sizeof(out->detail) - 1);
+
+	memcpy(said, out->detail, len);
+	said[len] = '\0';
+	if (redact_key(said, len, key->value, key->len, out->detail, sizeof(out->detail)) == 0 && len > 0)
+		redact_key(withheld, sizeof(withheld) - 1, key->value, key->len, out->detail,
+			   sizeof(out->detail));
+	sodium_memzero(said, sizeof(said));
 }
 
 static void outcome_init(struct llm_outcome *out)
@@ -580,6 +604,7 @@ enum llm_result llm_chat(const struct llm_target *target, const struct wire_requ
 			out->usage = reply->usage;
 	}
 	call_release(&c);
+	redact_detail(out, target->key);
 	return rc;
 }
 
@@ -594,6 +619,7 @@ enum llm_result llm_chat_stream(const struct llm_target *target, const struct wi
 	rc = post(&c, wire, arena, target->timeout_s, out);
 	out->stream_started = c.started;
 	call_release(&c);
+	redact_detail(out, target->key);
 	return rc;
 }
 
@@ -613,6 +639,10 @@ enum llm_result llm_verify(const struct llm_target *target, struct arena *arena,
 		timeout_s = LLM_VERIFY_TIMEOUT_MAX_S;
 	outcome_init(out);
 	call_init(&c, target, NULL, BODY_PROBE);
+	if (!c.ops) {
+		rc = fail(out, LLM_INTERNAL, "%s has a wire style this service cannot speak", p->name);
+		goto out;
+	}
 	if (p->verify && strcmp(p->verify, "chat") == 0) {
 		if (p->model_count == 0) {
 			rc = fail(out, LLM_INTERNAL,
@@ -636,5 +666,6 @@ enum llm_result llm_verify(const struct llm_target *target, struct arena *arena,
 	}
 out:
 	call_release(&c);
+	redact_detail(out, target->key);
 	return rc;
 }

@@ -11,7 +11,9 @@
  * wiped when libcurl frees them (llm_global_init).
  *
  * The outcome's detail is a sentence for the client: it may quote the
- * provider's error message (with the key redacted) and so is not logged. */
+ * provider's error message, so every detail passes through redact_key()
+ * with the call's key before a call returns, whatever produced it. It is
+ * still not logged: it is the provider's text, not ours. */
 #ifndef GK_LLM_H
 #define GK_LLM_H
 

@@ -66,21 +66,100 @@ void log_event(enum log_level level, const char *event, const char *fields, ...)
 		return;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (2 to 4) and its code
+ * point in *cp; 0 when s does not start one (no overlongs, no surrogates,
+ * nothing past U+10FFFF). A NUL is never a continuation byte, so this
+ * never reads past the end of the string. */
+static unsigned utf8_decode(const unsigned char *s, unsigned long *cp)
+{
+	unsigned n;
+	unsigned long c;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (unsigned k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[k] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Code points that change how a line reads without being seen. */
+static int invisible_control(unsigned long cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+	       cp == 0x2029;
+}
+
+/* The escaped form of the character at s into unit (at least 9 bytes);
+ * returns its length and sets *used to the bytes of s it stands for. */
+static unsigned escape_one(const char *s, char *unit, unsigned *used)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned long cp;
+	unsigned n;
+
+	*used = 1;
+	if (u[0] == '"' || u[0] == '\\') {
+		unit[0] = '\\';
+		unit[1] = (char)u[0];
+		return 2;
+	}
+	if (u[0] >= 0x20 && u[0] < 0x7f) {
+		unit[0] = (char)u[0];
+		return 1;
+	}
+	if (u[0] < 0x80 || (n = utf8_decode(u, &cp)) == 0)
+		return (unsigned)snprintf(unit, 9, "\\x%02x", u[0]);
+	*used = n;
+	if (invisible_control(cp))
+		return (unsigned)snprintf(unit, 9, "\\u{%04lX}", cp);
+	memcpy(unit, s, n);
+	return n;
+}
+
 void log_escape(const char *s, char *out, unsigned len)
 {
-	unsigned o = 0;
+	static const char mark[] = LOG_TRUNCATED;
+	unsigned o = 0, safe = 0;
 
-	for (; s && *s && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
+	if (len == 0)
+		return;
+	while (s && *s) {
+		char unit[9];
+		unsigned used, n = escape_one(s, unit, &used);
 
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (unsigned)snprintf(out + o, len - o, "\\x%02x", c);
-		} else {
-			out[o++] = (char)c;
+		if (o + n >= len) {
+			/* Cut: back to the last whole unit after which the mark fits. */
+			if (sizeof(mark) > len) {
+				o = 0;
+				break;
+			}
+			memcpy(out + safe, mark, sizeof(mark) - 1);
+			o = safe + (unsigned)sizeof(mark) - 1;
+			break;
 		}
+		memcpy(out + o, unit, n);
+		o += n;
+		if (o + sizeof(mark) <= len)
+			safe = o;
+		s += used;
 	}
 	out[o] = '\0';
 }

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -40,8 +39,9 @@ static void usage(FILE *out)
 		     "\n"
 		     "serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
 		     "socket activation, or from --listen. rekey seals every stored key again\n"
-		     "under the newest master key (see docs/operations.md). Settings come from\n"
-		     "GOFANNON_* environment variables; see the README.\n");
+		     "under the newest master key. Settings come from GOFANNON_* environment\n"
+		     "variables. The manual has every command, variable, signal and file:\n"
+		     "man 8 gofannon-keys\n");
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -121,15 +121,6 @@ static int cmd_rekey(int argc, char **argv)
 	report_rekey(rc, &r, keyring_current(&app.keyring)->kid);
 	app_release(&app);
 	return rc == GK_OK ? 0 : 1;
-}
-
-static void warn_if_key_file_public(const char *path)
-{
-	struct stat st;
-
-	if (path && stat(path, &st) == 0 && (st.st_mode & 077))
-		log_event(LOG_WARN, "master_key_file_permissions",
-			  "path=\"%s\" mode=%03o hint=\"chmod 600 the file\"", path, st.st_mode & 0777);
 }
 
 static int parse_serve_options(int argc, char **argv, struct serve_options *opt)
@@ -215,7 +206,6 @@ static int cmd_serve(int argc, char **argv)
 	/* --workers wins over GOFANNON_WORKERS. */
 	if (opt.workers >= 0)
 		config.workers = opt.workers;
-	warn_if_key_file_public(config.master_key_file);
 	if (dumpable_allowed() == 1)
 		log_event(LOG_WARN, "core_dumps_allowed",
 			  "hint=\"GOFANNON_ALLOW_CORE_DUMPS=1: a core file or a debugger attached to this "

@@ -63,29 +63,52 @@ static int valid_verify(const char *s)
 	return 1;
 }
 
+/* The one list of wire style names: what a registry entry may say, what
+ * its error message offers, and what wire_style_name() answers. Each has a
+ * translator in wire.c (test_wire checks). */
+static const struct {
+	const char *name;
+	enum wire_style style;
+} wire_styles[] = {
+	{ "openai", WIRE_OPENAI },
+	{ "anthropic", WIRE_ANTHROPIC },
+	{ "gemini", WIRE_GEMINI },
+};
+
+#define WIRE_STYLE_COUNT (sizeof(wire_styles) / sizeof(wire_styles[0]))
+
 static int parse_wire_style(const char *s, enum wire_style *out)
 {
-	if (strcmp(s, "openai") == 0)
-		*out = WIRE_OPENAI;
-	else if (strcmp(s, "anthropic") == 0)
-		*out = WIRE_ANTHROPIC;
-	else if (strcmp(s, "gemini") == 0)
-		*out = WIRE_GEMINI;
-	else
-		return GK_ERR;
-	return GK_OK;
+	for (size_t i = 0; i < WIRE_STYLE_COUNT; i++) {
+		if (strcmp(s, wire_styles[i].name) == 0) {
+			*out = wire_styles[i].style;
+			return GK_OK;
+		}
+	}
+	return GK_ERR;
+}
+
+/* "openai, anthropic or gemini", for the error message. */
+static void wire_style_list(char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < WIRE_STYLE_COUNT && used < len; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == WIRE_STYLE_COUNT ? " or " : ", ";
+		int n = snprintf(out + used, len - used, "%s%s", sep, wire_styles[i].name);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 const char *wire_style_name(enum wire_style style)
 {
-	switch (style) {
-	case WIRE_OPENAI:
-		return "openai";
-	case WIRE_ANTHROPIC:
-		return "anthropic";
-	case WIRE_GEMINI:
-		return "gemini";
-	}
+	for (size_t i = 0; i < WIRE_STYLE_COUNT; i++)
+		if (wire_styles[i].style == style)
+			return wire_styles[i].name;
 	return "unknown";
 }
 
@@ -195,9 +218,12 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	if (field && !valid_field_name(field))
 		return set_error(err, errlen, "provider '%s': 'userKeyField' must be letters, digits and '_'",
 				 id);
-	if (!wire || parse_wire_style(wire, &p->wire_style) != GK_OK)
-		return set_error(err, errlen,
-				 "provider '%s': 'wireStyle' must be openai, anthropic or gemini", id);
+	if (!wire || parse_wire_style(wire, &p->wire_style) != GK_OK) {
+		char styles[64];
+
+		wire_style_list(styles, sizeof(styles));
+		return set_error(err, errlen, "provider '%s': 'wireStyle' must be %s", id, styles);
+	}
 	override = base_url_override(id);
 	if (override)
 		base_url = override;

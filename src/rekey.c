@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "identity.h"
 #include "log.h"
 #include "seal.h"
 #include "status.h"
@@ -34,7 +35,7 @@ static int is_metadata(const char *field)
 
 static void log_unreadable(const struct hash_tally *t, const char *field, const char *why)
 {
-	char user[96], name[80];
+	char user[LOG_ESCAPE_SIZE(IDENTITY_MAX)], name[80];
 
 	log_escape(t->user, user, sizeof(user));
 	log_escape(field, name, sizeof(name));
@@ -122,7 +123,7 @@ static int rekey_user(struct app *app, const char *user, struct rekey_report *re
 	if (rc == GK_OK) {
 		add_tally(report, &t);
 	} else {
-		char name[96];
+		char name[LOG_ESCAPE_SIZE(IDENTITY_MAX)];
 
 		log_escape(user, name, sizeof(name));
 		log_event(LOG_ERROR, "rekey_user_failed", "user=\"%s\" reason=%s", name, failure_reason(rc));

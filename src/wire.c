@@ -1,12 +1,12 @@
 #include "wire.h"
 
 #include <json-c/json.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "redact.h"
 #include "status.h"
 
 /* Provider replies nest deeper than request bodies (tool calls, safety
@@ -15,6 +15,9 @@
 /* A single piece of text is never larger than a whole reply may be. */
 #define WIRE_TEXT_MAX (64 * 1024 * 1024)
 
+/* No default: a style without a translator is NULL, never another style's
+ * translator (which would send the key in the wrong header to the wrong
+ * path). The registry refuses any style name it does not know. */
 const struct wire_ops *wire_ops_for(enum wire_style style)
 {
 	switch (style) {
@@ -25,7 +28,7 @@ const struct wire_ops *wire_ops_for(enum wire_style style)
 	case WIRE_GEMINI:
 		return &wire_gemini;
 	}
-	return &wire_openai;
+	return NULL;
 }
 
 struct json_object *wire_parse_json(const char *text, size_t len)
@@ -220,18 +223,13 @@ static void copy_printable(const char *s, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Replaces each occurrence of key in s with "[key]"; s shrinks or stays. */
-static void redact(char *s, const char *key, size_t key_len)
+/* Turns every byte that is not printable ASCII into a space, in place, up
+ * to the first NUL. */
+static void make_printable(char *s)
 {
-	static const char mark[] = "[key]";
-	char *hit;
-
-	if (key_len < sizeof(mark))
-		return;
-	while ((hit = strstr(s, key)) != NULL) {
-		memcpy(hit, mark, sizeof(mark) - 1);
-		memmove(hit + sizeof(mark) - 1, hit + key_len, strlen(hit + key_len) + 1);
-	}
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = ' ';
 }
 
 void wire_error_message(const char *body, size_t len, const char *key, size_t key_len, char *out,
@@ -244,16 +242,10 @@ void wire_error_message(const char *body, size_t len, const char *key, size_t ke
 	if (!message)
 		message = wire_get_path_string(root, "message", NULL);
 	if (message) {
-		/* Redact before cutting, so no prefix of the key survives the cut. */
-		char *full = strdup(message);
-
-		if (full) {
-			if (key)
-				redact(full, key, key_len);
-			copy_printable(full, out, outlen);
-			sodium_memzero(full, strlen(full));
-			free(full);
-		}
+		/* The whole message is redacted, then cut to out, so that as much
+		 * of the provider's sentence as fits is shown. */
+		redact_key(message, strlen(message), key ? key : "", key ? key_len : 0, out, outlen);
+		make_printable(out);
 	}
 	json_object_put(root);
 }

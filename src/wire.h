@@ -59,6 +59,7 @@ extern const struct wire_ops wire_openai;
 extern const struct wire_ops wire_anthropic;
 extern const struct wire_ops wire_gemini;
 
+/* The translator of style; NULL when there is none (callers check). */
 const struct wire_ops *wire_ops_for(enum wire_style style);
 
 /* Translates req for style: GK_OK, or GK_ERR with why (HTTP 422). */
@@ -74,7 +75,9 @@ void wire_reply_release(struct wire_reply *reply);
 /* Parses the data of one stream event. "[DONE]" (openai) is done; data
  * that is not a JSON object, or an error event, returns GK_ERR with
  * out->error set: printable, with the provider's own message when it gave
- * one, so it is for the client and never for the log. */
+ * one. That message may quote the key, and the translators never see the
+ * key: the caller passes out->error through redact_key() before anyone
+ * else reads it (llm.c does, for every detail it hands out). */
 int wire_parse_event(const struct wire_ops *ops, const char *data, size_t len, struct wire_event *out,
 		     struct chat_usage *usage);
 void wire_event_release(struct wire_event *event);
@@ -82,9 +85,9 @@ void wire_event_release(struct wire_event *event);
 int wire_key_rejected(const struct wire_ops *ops, long status, const char *body, size_t len);
 
 /* The provider's own error sentence from an error body ({"error":
- * {"message"}} in all three styles), copied into out as printable ASCII,
- * cut to outlen - 1, and with every occurrence of key replaced by "[key]"
- * in case a provider echoes it. "" when there is none. */
+ * {"message"}} in all three styles, else {"message"}), passed through
+ * redact_key() with key (NULL: none) in case the provider echoes it, then
+ * cut to outlen - 1 and made printable ASCII. "" when there is none. */
 void wire_error_message(const char *body, size_t len, const char *key, size_t key_len, char *out,
 			size_t outlen);
 

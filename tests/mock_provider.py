@@ -24,6 +24,9 @@ What it answers is set per provider (set_mode), default "ok":
            hang_limit) before the rest: proves the pieces are relayed live
   big      a reply of BIG_REPLY bytes
   garbage  200 with a body that is not JSON
+  echo     quotes the key it was given, wholly and in parts (echo_text()):
+           an error body (HTTP 400) for a whole reply or a GET, and for a
+           stream 200, one piece of text, then the style's error event
 
 Every request is recorded (calls()): provider, style, method, path, query,
 headers, parsed body and the key it carried, plus what happened to it
@@ -53,7 +56,7 @@ STYLES = {"openai": "openai", "perplexity": "openai", "openrouter": "openai",
           "anthropic": "anthropic", "gemini": "gemini"}
 PREFIXES = {"openai": "/openai/v1", "perplexity": "/perplexity", "openrouter": "/openrouter/api/v1",
             "anthropic": "/anthropic", "gemini": "/gemini"}
-MODES = ("ok", "401", "500", "hang", "slow", "gate", "big", "garbage")
+MODES = ("ok", "401", "500", "hang", "slow", "gate", "big", "garbage", "echo")
 BIG_REPLY = 5 * 1024 * 1024
 
 
@@ -163,6 +166,15 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def echo_text(key):
+    """A provider that repeats the key it got: its start, its end, a piece
+    from the middle, in capitals, whole, and run into other words (parts
+    first: the service cuts a long message)."""
+    key = key or ""
+    return ("You sent %s... (ending %s), around %s, KEY=%s; invalid key %s; see x%sx" % (
+        key[:12], key[-9:], key[len(key) // 3:len(key) // 3 + 10], key.upper(), key, key))
+
+
 def pieces(text):
     """The reply text cut the way a stream delivers it: word by word."""
     return re.findall(r"\S+\s*", text) or [text]
@@ -235,6 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
                                                   "type": "server_error"}})
         if mode == "garbage":
             return self.send_raw(200, "application/json", b"<html>this is not JSON</html>")
+        if mode == "echo" and not self.wants_stream(call):
+            return self.send_json(400, {"error": {"message": echo_text(call["key"]),
+                                                  "type": "invalid_request_error"}})
         if call["method"] == "GET":
             return self.listing(path)
         if path.endswith("/chat/completions") or path.endswith("/v1/messages") or ":" in path.rsplit("/", 1)[-1]:
@@ -302,9 +317,17 @@ class _Handler(BaseHTTPRequestHandler):
                 last = m.get("content") if "content" in m else "".join(p.get("text", "") for p in m.get("parts", []))
         return "Hello from %s: %s" % (call["provider"], last)
 
+    @staticmethod
+    def wants_stream(call):
+        if call["method"] != "POST":
+            return False
+        if call["style"] == "gemini":
+            return "streamGenerateContent" in call["path"]
+        return isinstance(call["body"], dict) and bool(call["body"].get("stream"))
+
     def chat(self, mock, call, mode):
         style, body = call["style"], call["body"] if isinstance(call["body"], dict) else {}
-        stream = "streamGenerateContent" in call["path"] if style == "gemini" else bool(body.get("stream"))
+        stream = self.wants_stream(call)
         text = self.reply_text(call)
         if mode == "big":
             text = "x" * BIG_REPLY
@@ -344,6 +367,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         events = self.stream_events(mock, style, body, text)
+        if mode == "echo":  # up to the first piece of text, then the error
+            first = next(i for i, (kind, _) in enumerate(events) if kind == "delta")
+            events = events[:first + 1] + [("error", self.error_event(style, echo_text(call["key"])))]
         delta_events = [i for i, (kind, _) in enumerate(events) if kind == "delta"]
         first_delta = delta_events[0] if delta_events else -1
         for i, (kind, data) in enumerate(events):
@@ -357,6 +383,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
         return 200
+
+    @staticmethod
+    def error_event(style, message):
+        """The style's way of failing mid-stream."""
+        if style == "anthropic":
+            return "event: error\ndata: %s\n\n" % json.dumps({
+                "type": "error", "error": {"type": "overloaded_error", "message": message}})
+        if style == "gemini":
+            return "data: %s\r\n\r\n" % json.dumps({
+                "error": {"code": 500, "message": message, "status": "INTERNAL"}})
+        return "data: %s\n\n" % json.dumps({"error": {"message": message, "type": "server_error"}})
 
     def stream_events(self, mock, style, body, text):
         """[(kind, bytes of one SSE event)] for the style."""

@@ -7,7 +7,10 @@ connects as the limited gofannon-keys user, the tests' redis_cli as admin),
 the built service under spawn-fcgi, and nginx with the
 shipped site configuration rendered by scripts/nginx-conf on a free loopback
 port; the test configuration maps the request header X-Test-User to the
-identity. Everything stops by itself: every wait is bounded.
+identity (Stack(identity="token", jwt={...}) renders the token-mode site
+instead: nginx sets no identity and the service verifies bearer tokens
+against a keys file in the state directory). Everything stops by itself:
+every wait is bounded.
 
 As a command:
   python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
@@ -92,14 +95,17 @@ class Stack:
     """One redis-server, one gofannon-keys under spawn-fcgi, one nginx."""
 
     def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None,
-                 launcher="spawn-fcgi", service_user=None, service_rlimits=None, service_cwd=None):
+                 launcher="spawn-fcgi", service_user=None, service_rlimits=None, service_cwd=None,
+                 identity="test-header", jwt=None):
         self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
         self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
         if not os.access(self.binary, os.X_OK):
             raise RuntimeError("%s is not built: run ./scripts/check or make first" % self.binary)
         self.state = state_dir or tempfile.mkdtemp(prefix="gofannon-test-")
         os.makedirs(self.state, exist_ok=True)
-        os.chmod(self.state, 0o711)  # nginx workers (nobody) reach the FastCGI socket
+        # Private, like a clone in /root: nginx's workers run as this user
+        # (scripts/nginx-conf), so they reach the socket and the page anyway.
+        os.chmod(self.state, 0o700)
         self.system_keys = dict(SYSTEM_KEYS if system_keys is None else system_keys)
         self.service_env = dict(service_env or {})
         self.launcher = launcher  # "spawn-fcgi" (-n) or "socket-activate" (systemd's tool)
@@ -109,6 +115,12 @@ class Stack:
         self.service_user = service_user
         self.service_rlimits = dict(service_rlimits or {})
         self.service_cwd = service_cwd
+        # "test-header": nginx maps X-Test-User to the identity; "token": nginx
+        # sets none, the service verifies bearer tokens (needs jwt).
+        self.identity = identity
+        # {"issuer", "audience", "keys": text of the keys file}: bearer tokens on.
+        self.jwt = dict(jwt) if jwt else None
+        self.jwt_keys_file = os.path.join(self.state, "jwt-keys.json")
         self.redis_socket = os.path.join(self.state, "redis.sock")
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
@@ -231,18 +243,17 @@ class Stack:
             "ASAN_OPTIONS": "abort_on_error=1:detect_leaks=1:log_path=" + os.path.join(self.state, "asan"),
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" + os.path.join(self.state, "ubsan"),
         }
+        if self.jwt:
+            env.update({"GOFANNON_JWT_ISSUER": self.jwt["issuer"], "GOFANNON_JWT_AUDIENCE": self.jwt["audience"],
+                        "GOFANNON_JWT_KEYS_FILE": self.jwt_keys_file})
         env.update(self.service_env)
         env.update(extra or {})
         return {k: v for k, v in env.items() if v is not None}
 
     def spawn_fcgi_argv(self):
-        argv = ["spawn-fcgi", "-n", "-s", self.fcgi_socket]
-        if os.geteuid() == 0:
-            argv += ["-U", "nobody", "-G", "nogroup", "-M", "0660"]
-            if self.service_user:
-                argv += ["-u", self.service_user]
-        else:
-            argv += ["-M", "0600"]
+        argv = ["spawn-fcgi", "-n", "-s", self.fcgi_socket, "-M", "0600"]
+        if self.service_user and os.geteuid() == 0:
+            argv += ["-u", self.service_user]
         return argv + ["--", self.binary]
 
     def _hand_files_to_service_user(self):
@@ -320,7 +331,8 @@ class Stack:
         conf = os.path.join(self.state, "nginx.conf")
         rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
                                    "--listen", "127.0.0.1:%d" % self.port, "--socket", self.fcgi_socket,
-                                   "--test-identity-header"], check=True, capture_output=True, text=True)
+                                   "--token-identity" if self.identity == "token" else "--test-identity-header"],
+                                  check=True, capture_output=True, text=True)
         with open(conf, "w") as f:
             f.write(rendered.stdout)
         self.nginx = subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(self.state, "nginx-error.log")],
@@ -338,9 +350,19 @@ class Stack:
 
     # --- whole stack -------------------------------------------------------
 
+    def write_jwt_keys(self, text):
+        """Replaces the keys file the way an operator's timer does: a new file
+        moved over the old one."""
+        tmp = self.jwt_keys_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.jwt_keys_file)
+
     def start(self):
         try:
             self.write_env_file()
+            if self.jwt:
+                self.write_jwt_keys(self.jwt["keys"])
             if not os.path.exists(self.master_key):
                 subprocess.run([self.binary, "keygen", self.master_key], check=True,
                                capture_output=True, env=self.service_environment())

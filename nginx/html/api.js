@@ -1,4 +1,4 @@
-// API client for the key service (product.md section 4).
+// API client for the key service (docs/api.md).
 //
 // Every call resolves with the parsed JSON body, or rejects with an ApiError
 // whose message is a sentence fit to show a person: the server's `detail`
@@ -44,7 +44,7 @@ async function request(method, path, body, { timeout = TIMEOUT_MS } = {}) {
     clearTimeout(timer);
   }
 
-  let data = null;
+  let data;
   try {
     data = await response.json();
   } catch {
@@ -68,7 +68,7 @@ export function getMe() {
   return request('GET', '/api/users/me');
 }
 
-/** Providers in display order with the user's key status (product.md 4.5). */
+/** Providers in display order with the user's key status (docs/api.md, Provider status). */
 export async function getProviders() {
   const data = await request('GET', '/api/providers');
   if (!Array.isArray(data.providers)) {

@@ -4,8 +4,10 @@
 // (dialog).
 //
 // After a change only the affected row is refreshed (from GET /api/providers),
-// in place: other rows, their open editors and the focus are left alone. The
-// usage is fetched with the list and again after every action.
+// in place: other rows, their open editors and the focus are left alone. A
+// failed save or removal refreshes the row too: an error (a 503 above all)
+// does not say the change was not made (docs/api.md), so the row shows what
+// is stored. The usage is fetched with the list and again after every action.
 
 import * as api from './api.js';
 import {
@@ -186,6 +188,7 @@ async function saveKey(row, editor, value) {
     row.editButton.focus();
     refreshUsage();
   } catch (err) {
+    await refreshRow(row); // the outcome is unknown: show what is stored
     setRowBusy(row, false);
     clearRowMessages(row);
     editor.setBusy(false);
@@ -220,9 +223,10 @@ async function removeKey(row) {
     (row.removeButton.hidden ? row.editButton : row.removeButton).focus();
     refreshUsage();
   } catch (err) {
+    await refreshRow(row); // the outcome is unknown: show what is stored
     setRowBusy(row, false);
     rowError(row, err.message);
-    row.removeButton.focus();
+    (row.removeButton.hidden ? row.editButton : row.removeButton).focus();
   }
 }
 

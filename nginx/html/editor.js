@@ -7,14 +7,8 @@
 // the value, and on success the caller closes the editor, which empties the
 // input before removing it.
 
+import { el } from './dom.js';
 import { createMessageElement, showMessage, clearMessage } from './messages.js';
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /**
  * Open the editor in `row.editorSlot` (or focus it when already open).

@@ -4,13 +4,14 @@
 // (role="status" for progress and success, role="alert" for errors), so
 // assistive technology announces each new text.
 
+import { el } from './dom.js';
+
 /** Create an empty live region; `role` is "status" or "alert". */
 export function createMessageElement(role, className) {
-  const el = document.createElement('p');
-  el.className = `message ${className || ''}`.trim();
-  el.setAttribute('role', role);
-  el.hidden = true;
-  return el;
+  const node = el('p', `message ${className || ''}`.trim());
+  node.setAttribute('role', role);
+  node.hidden = true;
+  return node;
 }
 
 let generation = 0;

@@ -4,6 +4,7 @@
 // open editor, the focus and the nodes other code holds survive a refresh of
 // the row's data. Every text from the API is set with textContent.
 
+import { el } from './dom.js';
 import { createMessageElement } from './messages.js';
 import {
   parseTimestamp, formatDate, formatAge, ageInDays, needsRotation, formatUsage,
@@ -40,15 +41,8 @@ export function keyState(provider) {
   if (userKey.error) return 'unreadable';
   if (userKey.configured) return 'configured';
   if (provider.source === 'env') return 'system';
-  if (provider.source == null && provider.envKey && provider.available !== false) return 'system';
+  if ((provider.source === null || provider.source === undefined) && provider.envKey && provider.available !== false) return 'system';
   return 'none';
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 /** A button whose accessible name is its visible label plus a hidden suffix. */

@@ -49,4 +49,31 @@ static inline char *fuzz_cstring(const uint8_t *data, size_t size)
 	return copy;
 }
 
+/* 1 when s[0..len) holds a run of min(8, key_len) consecutive bytes of the
+ * key, ASCII case folded (what redact.h promises to take out), found the
+ * slow and obvious way, byte by byte (strncasecmp would stop at a NUL). */
+static inline int fuzz_holds_key_run(const char *s, size_t len, const char *key, size_t key_len)
+{
+	size_t w = key_len < 8 ? key_len : 8;
+
+	for (size_t i = 0; w && i + w <= len; i++) {
+		for (size_t j = 0; j + w <= key_len; j++) {
+			size_t k = 0;
+
+			while (k < w) {
+				unsigned char x = (unsigned char)s[i + k], y = (unsigned char)key[j + k];
+
+				x = x >= 'A' && x <= 'Z' ? (unsigned char)(x + 32) : x;
+				y = y >= 'A' && y <= 'Z' ? (unsigned char)(y + 32) : y;
+				if (x != y)
+					break;
+				k++;
+			}
+			if (k == w)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "registry.h"
 #include "status.h"
+#include "wire.h"
 
 static int valid_id(const char *s)
 {
@@ -42,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(strncmp(p->base_url, "https://", 8) == 0 ||
 				   strncmp(p->base_url, "http://", 7) == 0);
 			FUZZ_CHECK(strcmp(wire_style_name(p->wire_style), "unknown") != 0);
+			FUZZ_CHECK(wire_ops_for(p->wire_style) != NULL);
 			FUZZ_CHECK(p->models && p->models[p->model_count] == NULL);
 			for (size_t j = 0; j < i; j++)
 				FUZZ_CHECK(!p->user_key_field || !reg.providers[j].user_key_field ||

@@ -1,4 +1,4 @@
-"""The key API through nginx, spawn-fcgi and Redis: every rule of product.md 4."""
+"""The key API through nginx, spawn-fcgi and Redis: every rule of docs/api.md."""
 
 import json
 import time
@@ -149,7 +149,7 @@ def test_gofannon_unprefixed_paths_reach_the_same_keys(stack):
     assert expect(stack.request("DELETE", "/users/me/api-keys/openai", user=user), 200)["openaiApiKey"] is None
 
 
-# --- errors, in the order of product.md 4.4 --------------------------------
+# --- errors, in the order of docs/api.md -----------------------------------
 
 def test_unknown_path_is_404(stack):
     expect(stack.request("GET", "/api/users/me/api-keys/", user=new_user()), 404, "Not found")
@@ -256,7 +256,9 @@ def test_unknown_provider_is_400_in_body_and_path(stack):
     expect(put_key(stack, user, "mistral", new_key()), 400, "Unknown provider: mistral")
     expect(put_key(stack, user, "OpenAI", new_key()), 400, "Unknown provider: OpenAI")
     expect(stack.request("DELETE", API_KEYS + "/mistral", user=user), 400, "Unknown provider: mistral")
-    expect(stack.request("GET", API_KEYS + "/Gemini/effective", user=user), 400, "Unknown provider: Gemini")
+    # a path segment that is not shaped like an id never reaches the service:
+    # nginx refuses it without an echo (test_site.py)
+    expect(stack.request("GET", API_KEYS + "/Gemini/effective", user=user), 400, "Unknown provider")
 
 
 def test_a_key_pasted_into_the_path_is_not_echoed_whole(stack):
@@ -264,7 +266,7 @@ def test_a_key_pasted_into_the_path_is_not_echoed_whole(stack):
     key = new_key("sk-proj-", 60)
     stack.remember_keys(key)
     body = expect(stack.request("GET", API_KEYS + "/%s/effective" % key, user=user), 400)
-    assert key not in body["detail"] and body["detail"].startswith("Unknown provider: sk-proj-"), body
+    assert body == {"detail": "Unknown provider"}, body  # nginx's refusal (test_site.py)
 
 
 def test_bad_key_values_are_422_and_nothing_is_stored(stack):

@@ -40,10 +40,8 @@ import os
 import pwd
 import re
 import resource
-import shutil
 import signal
 import subprocess
-import time
 
 from load import alive, children, wait_until
 

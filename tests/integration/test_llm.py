@@ -1,4 +1,4 @@
-"""Provider calls with the effective key (product.md 4.7, issue 5), end to end:
+"""Provider calls with the effective key (docs/llm.md), end to end:
 nginx, spawn-fcgi, the service, Redis, and tests/mock_provider.py standing in
 for every provider through the <ID>_BASE_URL variables."""
 
@@ -267,7 +267,7 @@ def test_provider_failures_are_502_with_a_short_detail(stack):
     MOCK.set_mode("500")
     detail = expect(stack.request("POST", CHAT, user=user, body=chat_body("openai")), 502)["detail"]
     assert "HTTP 500" in detail and "failed on purpose" in detail, detail
-    assert key not in detail and "[key]" in detail, "a key the provider echoes is redacted: %r" % detail
+    assert key not in detail and "[redacted]" in detail, "a key the provider echoes is redacted: %r" % detail
     MOCK.set_mode("garbage")
     detail = expect(stack.request("POST", CHAT, user=user, body=chat_body("openai")), 502)["detail"]
     assert "cannot read" in detail, detail

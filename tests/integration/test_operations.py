@@ -89,6 +89,10 @@ def test_systemd_socket_activation_pair_verifies(stack):
     check_units(stack, "socket-activation")
 
 
+def test_systemd_jwt_keys_timer_and_service_verify(stack):
+    check_units(stack, "jwt-keys")
+
+
 # --- Redis ACL -------------------------------------------------------------
 
 def service_redis(stack, *args):

@@ -27,6 +27,7 @@ def test_refuses_to_start_without_a_master_key_and_says_how_to_make_one(stack):
     bad = os.path.join(stack.state, "bad.key")
     with open(bad, "w") as f:
         f.write("k1:not-base64-at-all\n")
+    os.chmod(bad, 0o600)  # a file others can read is refused before it is read
     code, err = run_service(stack, {"GOFANNON_MASTER_KEY_FILE": bad})
     assert code == 1 and "32 bytes" in err and "not-base64" not in err, err
 
@@ -120,3 +121,75 @@ def test_a_registry_file_adds_a_provider_without_recompiling(stack):
     assert resp.status == 400 and "does not take user keys" in resp.json["detail"], resp
     assert stack.request("PUT", API_KEYS, user=user, body={"provider": "gemini", "apiKey": key}).json == \
         {"detail": "Unknown provider: gemini"}
+
+
+# --- who may read the master key file -----------------------------------------------------
+
+def wait_for_log(stack, text, timeout=5):
+    deadline = time.monotonic() + timeout
+    while text not in stack.service_log_text():
+        assert time.monotonic() < deadline, "no %r in the service log" % text
+        time.sleep(0.05)
+
+
+def test_a_master_key_file_others_can_read_is_refused_at_start(stack):
+    exposed = os.path.join(stack.state, "exposed.key")
+    with open(stack.master_key) as f:
+        text = f.read()
+    with open(exposed, "w") as f:
+        f.write(text)
+    for mode in (0o644, 0o604, 0o602):
+        os.chmod(exposed, mode)
+        code, err = run_service(stack, {"GOFANNON_MASTER_KEY_FILE": exposed})
+        assert code == 1, "started with a master key file of mode %o: %s" % (mode, err)
+        assert exposed in err and "chmod 600" in err and "%04o" % mode in err, err
+        assert "keygen" not in err, "a new key would not help: %s" % err
+        assert text.split(":", 1)[1].strip()[:12] not in err
+
+
+def test_a_reload_refuses_a_master_key_file_others_can_read_and_keeps_the_keys(stack):
+    user = "perm-%s" % uuid.uuid4().hex[:8]
+    key = "sk-perm-" + uuid.uuid4().hex
+    stack.remember_keys(key)
+    put = stack.request("PUT", API_KEYS, user=user, body={"provider": "openai", "apiKey": key})
+    assert put.status == 200 and put.json["openaiApiKey"] == "sk-..." + key[-4:], put
+    # another key in a file anyone can read: if the reload took it, the stored value would no longer open
+    other = os.path.join(stack.state, "other.key")
+    subprocess.run([stack.binary, "keygen", other], check=True, capture_output=True)
+    with open(stack.master_key) as f:
+        good = f.read()
+    try:
+        with open(other) as src, open(stack.master_key, "w") as dst:
+            dst.write(src.read())
+        os.chmod(stack.master_key, 0o644)
+        stack.service.send_signal(signal.SIGHUP)
+        wait_for_log(stack, "event=reload_failed")
+        log = stack.service_log_text()
+        failed = [line for line in log.splitlines() if "event=reload_failed" in line][-1]
+        assert stack.master_key in failed and "chmod 600" in failed, failed
+        got = stack.request("GET", API_KEYS, user=user)
+        assert got.status == 200 and got.json["openaiApiKey"] == "sk-..." + key[-4:], got
+        assert "stored_key_unreadable" not in stack.service_log_text()
+    finally:
+        with open(stack.master_key, "w") as f:
+            f.write(good)
+        os.chmod(stack.master_key, 0o600)
+
+
+def test_a_group_readable_master_key_file_is_warned_about_at_start_and_reload(stack):
+    os.chmod(stack.master_key, 0o640)
+    try:
+        stack.service_restart()
+        wait_for_log(stack, "event=master_key_file_permissions")
+        assert stack.health_status() == 200
+        starts = stack.service_log_text().count("event=master_key_file_permissions")
+        stack.service.send_signal(signal.SIGHUP)
+        wait_for_log(stack, "event=reloaded")
+        deadline = time.monotonic() + 5
+        while stack.service_log_text().count("event=master_key_file_permissions") == starts:
+            assert time.monotonic() < deadline, "no warning on reload"
+            time.sleep(0.05)
+        line = [x for x in stack.service_log_text().splitlines() if "master_key_file_permissions" in x][-1]
+        assert "level=warn" in line and stack.master_key in line and "mode=0640" in line, line
+    finally:
+        os.chmod(stack.master_key, 0o600)

@@ -217,6 +217,55 @@ static void test_keyring_load(void **state)
 	unit_rmdir(dir);
 }
 
+/* Who else may read the file: others never (refused before it is read,
+ * with the file and the remedy named), its group with a warning (the
+ * caller's, from keyring_group_access). */
+static void test_keyring_load_permissions(void **state)
+{
+	static const struct {
+		mode_t mode;
+		int rc, group;
+	} cases[] = {
+		{ 0600, GK_OK, 0 },	      { 0400, GK_OK, 0 },	    { 0700, GK_OK, 0 },
+		{ 0640, GK_OK, 1 },	      { 0620, GK_OK, 1 },	    { 0610, GK_OK, 0 },
+		{ 0601, GK_OK, 0 },	      { 0604, KEYRING_EXPOSED, 0 }, { 0644, KEYRING_EXPOSED, 0 },
+		{ 0602, KEYRING_EXPOSED, 0 }, { 0666, KEYRING_EXPOSED, 0 },
+	};
+	char dir[PATH_MAX], path[PATH_MAX];
+	char err[PATH_MAX + 256];
+	const char text[] = "k1:" KEY0 "\n";
+	struct keyring ring;
+
+	(void)state;
+	unit_mkdtemp(dir);
+	unit_path(path, dir, "master.key");
+	unit_write_file(path, text, strlen(text));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc;
+
+		assert_int_equal(chmod(path, cases[i].mode), 0);
+		err[0] = '\0';
+		rc = keyring_load(&ring, path, err, sizeof(err));
+		if (rc != cases[i].rc)
+			fail_msg("mode %04o: %d, want %d (%s)", (unsigned)cases[i].mode, rc, cases[i].rc,
+				 err);
+		if (rc != GK_OK) {
+			char mode[16];
+
+			snprintf(mode, sizeof(mode), "mode %04o", (unsigned)cases[i].mode);
+			assert_non_null(strstr(err, path));
+			assert_non_null(strstr(err, "chmod 600"));
+			assert_non_null(strstr(err, mode));
+			assert_null(strstr(err, KEY0));
+			continue;
+		}
+		assert_int_equal(ring.count, 1);
+		assert_int_equal(keyring_group_access(&ring), cases[i].group);
+		keyring_release(&ring);
+	}
+	unit_rmdir(dir);
+}
+
 /* The file cap (8 KiB) holds; exactly the cap is fine. */
 static void test_keyring_load_size(void **state)
 {
@@ -435,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_valid_kid),
 		cmocka_unit_test(test_keyring_load),
 		cmocka_unit_test(test_keyring_load_size),
+		cmocka_unit_test(test_keyring_load_permissions),
 		cmocka_unit_test(test_keyring_generate),
 		cmocka_unit_test(test_keyring_generate_refuses_overwrite),
 		cmocka_unit_test(test_keyring_generate_bad_path),

@@ -299,7 +299,7 @@ static const struct error_case error_cases[] = {
 	{ ENTRY("\"id\":\"p\",\"name\":\"N\",\"wireStyle\":\"OpenAI\",\"baseUrl\":\"https://h\""),
 	  "provider 'p': 'wireStyle'" },
 	{ ENTRY("\"id\":\"p\",\"name\":\"N\",\"wireStyle\":\"cohere\",\"baseUrl\":\"https://h\""),
-	  "provider 'p': 'wireStyle'" },
+	  "provider 'p': 'wireStyle' must be openai, anthropic or gemini" },
 	{ ENTRY("\"id\":\"p\",\"name\":\"N\",\"wireStyle\":\"\",\"baseUrl\":\"https://h\""),
 	  "provider 'p': 'wireStyle'" },
 	/* baseUrl */

@@ -306,19 +306,45 @@ static void test_which_answers_refuse_the_key(void **state)
 static void test_error_messages_are_short_printable_and_redacted(void **state)
 {
 	static const char key[] = "sk-secret-0123456789";
-	char out[40];
+	char out[40], wide[64];
 	const char *body =
 		"{\"error\":{\"message\":\"bad key sk-secret-0123456789 and\\tsk-secret-0123456789!\"}}";
 
 	wire_error_message(body, strlen(body), key, strlen(key), out, sizeof(out));
-	assert_string_equal(out, "bad key [key] and [key]!");
+	assert_string_equal(out, "bad key [redacted] and [redacted]!");
 	wire_error_message(body, strlen(body), NULL, 0, out, 12);
 	assert_string_equal(out, "bad key sk-");
+	/* parts of the key, in any case, go the same way (redact.h) */
+	body = "{\"error\":{\"message\":\"key sk-secre..., SK-SECRET-0123 (ends 23456789)\"}}";
+	wire_error_message(body, strlen(body), key, strlen(key), wide, sizeof(wide));
+	assert_string_equal(wide, "key [redacted]..., [redacted] (ends [redacted])");
 	body = "{\"message\":\"plain\"}";
 	wire_error_message(body, strlen(body), key, strlen(key), out, sizeof(out));
 	assert_string_equal(out, "plain");
 	wire_error_message("<html>", 6, key, strlen(key), out, sizeof(out));
 	assert_string_equal(out, "");
+}
+
+/* Every style the registry accepts has its translator, and a style it
+ * does not know has none: no fallback to another style's. */
+static void test_every_registry_style_has_a_translator_and_no_other(void **state)
+{
+	int known = 0;
+
+	(void)state;
+	for (int i = -1; i < 64; i++) {
+		enum wire_style style = (enum wire_style)i;
+		const struct wire_ops *ops = wire_ops_for(style);
+
+		if (strcmp(wire_style_name(style), "unknown") == 0) {
+			assert_null(ops);
+			continue;
+		}
+		assert_non_null(ops);
+		assert_int_equal(ops->style, style);
+		known++;
+	}
+	assert_int_equal(known, 3);
 }
 
 int main(void)
@@ -335,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_an_error_event_keeps_the_providers_words),
 		cmocka_unit_test(test_which_answers_refuse_the_key),
 		cmocka_unit_test(test_error_messages_are_short_printable_and_redacted),
+		cmocka_unit_test(test_every_registry_style_has_a_translator_and_no_other),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,7 @@ export function readEnv() {
     throw new Error('GOFANNON_TEST_URL and GOFANNON_TEST_STATE are not set; run the suite as\n' +
       '  python3 tests/stack.py run -- node tests/browser/run.mjs');
   }
-  let systemKeys = {};
+  let systemKeys;
   try {
     systemKeys = JSON.parse(process.env.GOFANNON_TEST_SYSTEM_KEYS || '{}');
   } catch {

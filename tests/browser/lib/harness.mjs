@@ -43,7 +43,7 @@ export function fakeKey(prefix = 'sk-test-') {
   return key;
 }
 
-/** The server's mask (product.md 4.3). */
+/** The server's mask (docs/api.md, Masking). */
 export function maskOf(key) {
   return key.length < 12 ? '****' : `${key.slice(0, 3)}...${key.slice(-4)}`;
 }
@@ -204,7 +204,7 @@ async function apiCall(context, method, urlPath, data) {
     headers: data === undefined ? {} : { 'Content-Type': 'application/json' },
     timeout: 10000,
   });
-  let body = null;
+  let body;
   try {
     body = await response.json();
   } catch {

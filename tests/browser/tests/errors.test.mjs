@@ -1,10 +1,36 @@
-// The error states: Redis down (503 from the service), API unreachable.
+// The error states: Redis down (503 from the service), API unreachable, and
+// a write whose answer is an error though the change was made (docs/api.md:
+// a 503 on a write means the outcome is unknown).
 
 import {
-  assert, apiHealth, fakeKey, maskOf, pickProviders, chipOf, maskTextOf, editButtonOf,
-  inputOf, saveButtonOf, messageOf, editorErrorOf, waitForList, waitForText, waitUntil,
-  assertNoAxeViolations,
+  assert, apiHealth, apiProviders, apiPutKey, fakeKey, maskOf, pickProviders, chipOf,
+  maskTextOf, editButtonOf, removeButtonOf, alertOf, inputOf, saveButtonOf, messageOf,
+  editorErrorOf, waitForList, waitForText, waitUntil, assertNoAxeViolations,
 } from '../lib/harness.mjs';
+
+const UNAVAILABLE = JSON.stringify({ detail: 'Key store unavailable' });
+
+/**
+ * Let every `method` request to `pattern` reach the service and be carried
+ * out, then answer the page 503 instead of what the service said: a write
+ * applied while its answer was lost, as when Redis stalls past the timeout
+ * and carries out the command later. `outcomes` collects the real statuses.
+ */
+async function answer503AfterApplying(page, pattern, method) {
+  const outcomes = [];
+  await page.route(pattern, async (route) => {
+    if (route.request().method() !== method) return route.continue();
+    const real = await route.fetch();
+    outcomes.push(real.status());
+    return route.fulfill({ status: 503, contentType: 'application/json', body: UNAVAILABLE });
+  });
+  return outcomes;
+}
+
+const storedMask = async (context, id) => {
+  const provider = (await apiProviders(context)).find((p) => p.id === id);
+  return provider.userKey ? provider.userKey.masked : null;
+};
 
 /** Stop Redis for the duration of `fn`, restarting it whatever happens. */
 async function withRedisStopped(t, fn) {
@@ -93,6 +119,50 @@ export default [
       await saveButtonOf(page, target.id).click();
       await waitForText(messageOf(page, target.id), `${target.name} API key saved successfully.`, { exact: true });
       await waitForText(maskTextOf(page, target.id), maskOf(key), { exact: true });
+    },
+  },
+
+  {
+    name: 'a save answered 503 that was stored after all: the row shows the stored key',
+    async fn(t) {
+      const { context, page } = await t.openProfile();
+      const { none } = await pickProviders(context);
+      const target = none[0];
+      const key = fakeKey();
+      const outcomes = await answer503AfterApplying(page, '**/api/users/me/api-keys', 'PUT');
+      await editButtonOf(page, target.id).click();
+      await inputOf(page, target.id).fill(key);
+      await saveButtonOf(page, target.id).click();
+      await waitForText(editorErrorOf(page, target.id), 'Key store unavailable', { exact: true });
+      assert.deepEqual(outcomes, [200], 'the PUT reached the service and was stored');
+      assert.equal(await storedMask(context, target.id), maskOf(key));
+      // The page re-read the row: it shows what is stored, not what it assumed.
+      await waitForText(chipOf(page, target.id), 'Configured', { exact: true });
+      await waitForText(maskTextOf(page, target.id), maskOf(key), { exact: true });
+      assert.equal(await inputOf(page, target.id).inputValue(), key, 'typed key kept for a retry');
+    },
+  },
+
+  {
+    name: 'a removal answered 503 that was carried out after all: the row shows no key',
+    async fn(t) {
+      const { context, page } = await t.openProfile();
+      const { none } = await pickProviders(context);
+      const target = none[0];
+      const key = fakeKey();
+      await apiPutKey(context, target.id, key);
+      await page.reload();
+      await waitForText(maskTextOf(page, target.id), maskOf(key), { exact: true });
+      const outcomes = await answer503AfterApplying(page, `**/api/users/me/api-keys/${target.id}`, 'DELETE');
+      await removeButtonOf(page, target.id).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor({ state: 'visible' });
+      await dialog.getByRole('button', { name: 'Remove key' }).click();
+      await waitForText(alertOf(page, target.id), 'Key store unavailable');
+      assert.deepEqual(outcomes, [200], 'the DELETE reached the service and was carried out');
+      assert.equal(await storedMask(context, target.id), null);
+      await waitForText(chipOf(page, target.id), 'Not configured', { exact: true });
+      await waitForText(maskTextOf(page, target.id), 'No API key configured', { exact: true });
     },
   },
 
