@@ -9,7 +9,10 @@
  * RST). fcgi_finish() reads the rest of the request itself when what is
  * left is small (a GET's empty stdin record, a body the handler already
  * read) and then closes plainly; a request whose body was left unread (a
- * 413 for a body over the limit) keeps the lingering close.
+ * 413 for a body over the limit) keeps the lingering close. A peer that
+ * never ends its stdin holds the worker here as one that never sends its
+ * parameters would: the connection's read timeout (SO_RCVTIMEO) bounds
+ * both, and a read that times out falls back to the lingering close.
  *
  * Self-contained (libfcgi only), so that the bench's trivial responder
  * ends its requests the same way and the ceiling it measures is real. */
