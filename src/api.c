@@ -8,6 +8,7 @@
 #include "apikey.h"
 #include "body.h"
 #include "chat.h"
+#include "cors.h"
 #include "event_stream.h"
 #include "identity.h"
 #include "jsonw.h"
@@ -322,6 +323,8 @@ static int handle_effective(struct exchange *ex)
 	obj = json_object_new_object();
 	json_object_object_add(obj, "provider", json_object_new_string(p->id));
 	json_object_object_add(obj, "hasKey", json_object_new_boolean(eff.has_key));
+	/* Gofannon's own front end and backend spell it has_key. */
+	json_object_object_add(obj, "has_key", json_object_new_boolean(eff.has_key));
 	json_object_object_add(obj, "source", json_source(eff.source));
 	if (eff.error)
 		json_object_object_add(obj, "error", json_object_new_string(eff.error));
@@ -530,7 +533,7 @@ static int stream_begin(void *ctx)
 	/* From here on the reply is ours to write, even if this write fails. */
 	ex->resp->streamed = 1;
 	ex->resp->status = 200;
-	return event_stream_begin(&ex->req->stream);
+	return event_stream_begin(&ex->req->stream, ex->resp->headers, ex->resp->header_count);
 }
 
 static int stream_delta(void *ctx, const char *text, size_t len)
@@ -801,12 +804,40 @@ static int check_caller(struct exchange *ex)
 	return GK_OK;
 }
 
+/* A CORS preflight: 204 with the methods the path serves, whoever asks and
+ * with no identity, since browsers send preflights without credentials.
+ * An unlisted origin gets the 204 without CORS headers, which tells its
+ * page nothing and makes the browser refuse the real request. */
+static void answer_preflight(struct exchange *ex)
+{
+	const char *allow = arena_printf(ex->req->arena, "%s, OPTIONS", ex->route->allow);
+
+	if (!allow) {
+		http_fail(ex->resp, 500, "Out of memory");
+		return;
+	}
+	ex->resp->status = 204;
+	if (http_header_add(ex->resp, "Allow", allow) != GK_OK ||
+	    cors_preflight_headers(ex->resp, ex->req->origin, ex->app->config->allowed_origins,
+				   ex->route->allow) != GK_OK)
+		http_fail(ex->resp, 500, "Too many reply headers");
+}
+
 void api_handle(struct app *app, struct http_request *req, struct http_response *resp,
 		struct route_result *route)
 {
 	struct exchange ex = { app, req, resp, route, NULL };
 
+	/* The one place every reply, errors included, gets its CORS headers;
+	 * a streamed reply copies them from resp (stream_begin). */
+	if (cors_reply_headers(resp, req->origin, app->config->allowed_origins) != GK_OK) {
+		http_fail(resp, 500, "Too many reply headers");
+		return;
+	}
 	switch (router_match(req->method, req->path, route)) {
+	case ROUTE_PREFLIGHT:
+		answer_preflight(&ex);
+		return;
 	case ROUTE_NOT_FOUND:
 		http_fail(resp, 404, "Not found");
 		return;

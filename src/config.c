@@ -104,6 +104,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (env_number("GOFANNON_STOP_TIMEOUT", n, 1, 3700, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->stop_timeout_s = (int)n;
+	if (env_number("GOFANNON_FCGI_TIMEOUT", 30, 1, 3600, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->fcgi_timeout_s = (int)n;
 
 	cfg->log_level = LOG_INFO;
 	level = env_or("GOFANNON_LOG_LEVEL", NULL);

@@ -7,16 +7,26 @@
 /* "event: <name>\ndata: " for the few names this service sends. */
 #define EVENT_HEAD_MAX 64
 
-int event_stream_begin(const struct http_stream *s)
+static int write_str(const struct http_stream *s, const char *str)
+{
+	return s->write(s->ctx, str, strlen(str));
+}
+
+int event_stream_begin(const struct http_stream *s, const struct http_header *headers, size_t count)
 {
 	static const char head[] = "Status: 200 OK\r\n"
 				   "Content-Type: text/event-stream\r\n"
 				   "Cache-Control: no-store\r\n"
 				   "X-Content-Type-Options: nosniff\r\n"
-				   "X-Accel-Buffering: no\r\n"
-				   "\r\n";
+				   "X-Accel-Buffering: no\r\n";
 
-	return s->write(s->ctx, head, sizeof(head) - 1) != 0 || s->flush(s->ctx) != 0 ? -1 : 0;
+	if (s->write(s->ctx, head, sizeof(head) - 1) != 0)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		if (write_str(s, headers[i].name) != 0 || write_str(s, ": ") != 0 ||
+		    write_str(s, headers[i].value) != 0 || write_str(s, "\r\n") != 0)
+			return -1;
+	return write_str(s, "\r\n") != 0 || s->flush(s->ctx) != 0 ? -1 : 0;
 }
 
 int event_stream_send(const struct http_stream *s, const char *name, struct json_object *data)

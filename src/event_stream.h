@@ -17,8 +17,9 @@
 
 struct json_object;
 
-/* The status line and headers, flushed. */
-int event_stream_begin(const struct http_stream *s);
+/* The status line and the fixed headers, then headers[0..count) (the CORS
+ * headers the API set on its reply), flushed. */
+int event_stream_begin(const struct http_stream *s, const struct http_header *headers, size_t count);
 
 /* One event: "event: <name>\n" when name is not NULL, then "data: <json>"
  * on one line and a blank line. Takes ownership of data. */

@@ -1,12 +1,35 @@
+/* fcgi_server.c: the connection model.
+ *
+ * A worker serves one request at a time but holds several connections:
+ * up to FCGI_KEEP_MAX that nginx keeps open between requests
+ * (FCGI_KEEP_CONN: fastcgi_keep_conn with an upstream keepalive pool) and
+ * up to FCGI_NEW_MAX accepted ones whose request has not arrived yet. Each
+ * turn of the loop polls them all together with the listening socket,
+ * serves every one that is readable, then accepts one new connection; so a
+ * request never waits behind a silent connection, and the listener is
+ * never starved. libfcgi only parses: it is handed one readable
+ * connection at a time (ipcFd) and never accepts by itself.
+ *
+ * A connection is closed right after its reply when nginx did not ask to
+ * keep it; when the worker needs room for another kept one (the one idle
+ * the longest goes: nginx reuses the most recent first); when it stays
+ * silent for GOFANNON_FCGI_TIMEOUT before a request or between two (nginx
+ * should close idle ones first: its keepalive_timeout below ours); when a
+ * request stops arriving midway (each read waits that long at most); and
+ * when the worker stops or is recycled: it serves what nginx already sent,
+ * then closes them all. Replies are written without a timeout, so a slow LLM
+ * stream is never cut. */
 #include "fcgi_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +38,57 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "config.h"
 #include "fcgi_params.h"
 #include "http.h"
 #include "identity.h"
 #include "log.h"
+#include "peer.h"
 #include "router.h"
 #include "status.h"
+
+/* "[ADDR]:PORT", which libfcgi's FCGX_OpenSocket does not parse: an IPv6
+ * listener. "[::]" takes IPv4 peers too (as ::ffff:a.b.c.d) unless the
+ * system sets net.ipv6.bindv6only. */
+static int listen_ipv6(const char *spec, int backlog)
+{
+	const char *end = strchr(spec, ']');
+	char addr[INET6_ADDRSTRLEN];
+	struct sockaddr_in6 sa;
+	long port;
+	int fd, one = 1, saved;
+
+	memset(&sa, 0, sizeof(sa));
+	if (!end || (size_t)(end - spec - 1) >= sizeof(addr) || end[1] != ':' ||
+	    parse_long(end + 2, 1, 65535, &port) != GK_OK)
+		goto invalid;
+	memcpy(addr, spec + 1, (size_t)(end - spec - 1));
+	addr[end - spec - 1] = '\0';
+	if (inet_pton(AF_INET6, addr, &sa.sin6_addr) != 1)
+		goto invalid;
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons((uint16_t)port);
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, backlog) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+invalid:
+	errno = EINVAL;
+	return -1;
+}
 
 int fcgi_listen(const char *spec, int backlog)
 {
 	if (FCGX_Init() != 0)
 		return -1;
+	if (spec[0] == '[')
+		return listen_ipv6(spec, backlog);
 	return FCGX_OpenSocket(spec, backlog);
 }
 
@@ -132,17 +195,22 @@ static char *response_head(const struct http_response *resp, size_t body_len, st
 	head = arena_alloc(arena, need);
 	if (!head)
 		return NULL;
+	/* A 204 (a CORS preflight) has no body, so neither its type nor length. */
 	n = snprintf(head, need,
 		     "Status: %d %s\r\n"
-		     "Content-Type: application/json\r\n"
+		     "%s"
 		     "Cache-Control: no-store\r\n"
 		     "X-Content-Type-Options: nosniff\r\n",
-		     resp->status, http_reason(resp->status));
+		     resp->status, http_reason(resp->status),
+		     resp->status == 204 ? "" : "Content-Type: application/json\r\n");
 	at = head + n;
 	for (size_t i = 0; i < resp->header_count; i++)
 		at += snprintf(at, need - (size_t)(at - head), "%s: %s\r\n", resp->headers[i].name,
 			       resp->headers[i].value);
-	at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
+	if (resp->status == 204)
+		at += snprintf(at, need - (size_t)(at - head), "\r\n");
+	else
+		at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
 	*head_len = (size_t)(at - head);
 	return head;
 }
@@ -161,6 +229,8 @@ static int write_response(FCGX_Request *rq, const struct http_response *resp, st
 		body = json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
 									  JSON_C_TO_STRING_NOSLASHESCAPE);
 	body_len = resp->raw_body ? resp->raw_len : strlen(body);
+	if (resp->status == 204)
+		body_len = 0;
 	head = response_head(resp, body_len, arena, &head_len);
 	if (!head)
 		return GK_ERR;
@@ -221,39 +291,230 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 	arena_release(&arena);
 }
 
-/* libfcgi's FCGI_WEB_SERVER_ADDRS: when set, the only IPv4 peers allowed
- * on a TCP listener (a comma-separated list of addresses). */
-static int peer_allowed(const struct sockaddr_in *peer)
-{
-	const char *list = getenv("FCGI_WEB_SERVER_ADDRS");
-	char addr[INET_ADDRSTRLEN];
-	size_t len;
+/* ------------------------------------------------------------------------
+ * The connections a worker holds, and the loop that serves them
+ */
 
-	if (peer->sin_family != AF_INET || !list || !*list)
-		return 1;
-	if (!inet_ntop(AF_INET, &peer->sin_addr, addr, sizeof(addr)))
-		return 0;
-	len = strlen(addr);
-	for (const char *p = list; *p; p += strcspn(p, ","), p += *p == ',') {
-		if (strncmp(p, addr, len) == 0 && (p[len] == ',' || p[len] == '\0'))
-			return 1;
-	}
-	return 0;
+#define FCGI_KEEP_MAX 64 /* connections kept open for nginx, per worker */
+#define FCGI_NEW_MAX 8	 /* accepted connections whose request has not come */
+#define FCGI_HELD_MAX (FCGI_KEEP_MAX + FCGI_NEW_MAX)
+#define DRAIN_MAX (4 * 1024 * 1024) /* unread body worth reading to keep a connection */
+#define POLL_MAX_MS 1000	    /* the longest a turn sleeps */
+
+struct conn {
+	int fd;
+	int fresh;	  /* accepted, no request read from it yet */
+	int64_t since_ms; /* accepted, or its last request ended */
+};
+
+/* One process serves one listener: what it holds lives across calls of
+ * fcgi_serve() (the in-process master returns to read its signals). */
+static struct {
+	struct conn conn[FCGI_HELD_MAX];
+	size_t count;
+} held;
+
+struct server {
+	struct app *app;
+	FCGX_Request rq;
+	int listen_fd;
+	int wake_fd;
+	int64_t timeout_ms;
+	long max_requests;
+	long served;
+	const volatile sig_atomic_t *wake;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for the next connection. Returns it, or -1 with errno set when
- * accept() failed for a reason other than a client that gave up.
+static void conn_put(int fd, int fresh, int64_t since_ms)
+{
+	held.conn[held.count].fd = fd;
+	held.conn[held.count].fresh = fresh;
+	held.conn[held.count].since_ms = since_ms;
+	held.count++;
+}
+
+/* Removes the connection on fd from the set and returns it. */
+static struct conn conn_take(int fd)
+{
+	struct conn c = { -1, 0, 0 };
+
+	for (size_t i = 0; i < held.count; i++) {
+		if (held.conn[i].fd != fd)
+			continue;
+		c = held.conn[i];
+		held.conn[i] = held.conn[--held.count];
+		break;
+	}
+	return c;
+}
+
+static size_t conn_count(int fresh)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < held.count; i++)
+		n += held.conn[i].fresh == fresh;
+	return n;
+}
+
+/* Has the peer sent something (or hung up) since the last look? */
+static int conn_readable(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/* Closes the connections silent for the timeout. One that became readable
+ * since the turn's poll is left for the next turn: nginx may have just
+ * sent a request on it. */
+static void conn_close_silent(const struct server *srv, int64_t now)
+{
+	for (size_t i = held.count; i-- > 0;) {
+		struct conn *c = &held.conn[i];
+
+		if (now - c->since_ms < srv->timeout_ms || conn_readable(c->fd))
+			continue;
+		log_event(LOG_DEBUG, "connection_closed", "reason=%s", c->fresh ? "no_request" : "idle");
+		close(conn_take(c->fd).fd);
+	}
+}
+
+/* How long a turn may sleep: until the first silent connection is due. */
+static int poll_timeout(const struct server *srv, int64_t now)
+{
+	int64_t wait = POLL_MAX_MS;
+
+	for (size_t i = 0; i < held.count; i++) {
+		int64_t left = held.conn[i].since_ms + srv->timeout_ms - now;
+
+		if (left < wait)
+			wait = left > 0 ? left : 0;
+	}
+	return (int)wait;
+}
+
+/* Reads what is left of the request body, so that the next request on a
+ * kept connection starts at a record. A body far beyond anything the
+ * service accepts is not worth reading: the connection is closed instead.
+ * The buffer is wiped, as a body may hold a key. */
+static int drain_input(FCGX_Request *rq)
+{
+	char buf[4096];
+	size_t total = 0;
+	int n, rc = GK_OK;
+
+	while ((n = FCGX_GetStr(buf, sizeof(buf), rq->in)) > 0) {
+		total += (size_t)n;
+		if (total > DRAIN_MAX) {
+			rc = GK_ERR;
+			break;
+		}
+	}
+	if (FCGX_GetError(rq->in) != 0)
+		rc = GK_ERR;
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* Serves the request waiting on fd. Returns fd when nginx asked to keep
+ * the connection (FCGI_KEEP_CONN) and its request was read to the end,
+ * else -1: it was closed, also when it carried no request (nginx closing
+ * an idle connection, a timeout, bytes that are not FastCGI). */
+static int serve_connection(struct server *srv, int fd)
+{
+	FCGX_Request *rq = &srv->rq;
+	int keep;
+
+	/* With keepConnection set, FCGX_Accept_r() reads from the connection
+	 * it is given instead of closing it; the begin-request record then
+	 * sets keepConnection as nginx asked. detached: a connection that
+	 * fails is closed at once, without libfcgi's 2 s lingering wait. */
+	rq->ipcFd = fd;
+	rq->keepConnection = 1;
+	rq->detached = 1;
+	if (FCGX_Accept_r(rq) < 0) {
+		rq->ipcFd = -1;
+		return -1;
+	}
+	rq->detached = 0;
+	keep = rq->keepConnection;
+	serve_one(srv->app, rq);
+	srv->served++;
+	if (keep && drain_input(rq) != GK_OK)
+		keep = 0;
+	rq->keepConnection = keep;
+	FCGX_Finish_r(rq); /* ends the request; closes the connection unless kept */
+	fd = rq->ipcFd;
+	rq->ipcFd = -1;
+	return fd;
+}
+
+/* Makes room for one more kept connection: closes the one idle the
+ * longest, which nginx, reusing the most recent first, is the least
+ * likely to pick; one that became readable is spared (nginx may just have
+ * sent a request on it). Refusing the connection just served would be
+ * worse: nginx reads the end of its request, may hand it the next one at
+ * once, and only then see it close. */
+static void conn_evict_idle(void)
+{
+	size_t oldest = held.count;
+
+	for (size_t i = 0; i < held.count; i++) {
+		if (held.conn[i].fresh ||
+		    (oldest < held.count && held.conn[i].since_ms >= held.conn[oldest].since_ms))
+			continue;
+		if (!conn_readable(held.conn[i].fd))
+			oldest = i;
+	}
+	if (oldest < held.count) {
+		log_event(LOG_DEBUG, "connection_closed", "reason=too_many_kept");
+		close(conn_take(held.conn[oldest].fd).fd);
+	}
+}
+
+/* Holds a connection nginx keeps, within FCGI_KEEP_MAX when it can. */
+static void conn_keep(int fd)
+{
+	if (conn_count(0) >= FCGI_KEEP_MAX)
+		conn_evict_idle();
+	if (held.count < FCGI_HELD_MAX)
+		conn_put(fd, 0, now_ms());
+	else
+		close(fd);
+}
+
+/* Serves each connection in ready[] once; kept ones go back to the set. */
+static void serve_ready(struct server *srv, const int *ready, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int fd = conn_take(ready[i]).fd;
+
+		if (fd >= 0 && (fd = serve_connection(srv, fd)) >= 0)
+			conn_keep(fd);
+	}
+}
+
+/* Takes the next connection from the listener. Returns it, or -1 with
+ * errno set: EAGAIN when another worker was faster.
  *
  * Not libfcgi's accept: for a unix socket it then waits up to 2 s for the
  * first bytes and drops the connection if a signal interrupts that wait,
  * so a worker told to stop could throw away a request it had already
- * taken from the queue. Here, once accept() returns, the request is ours
- * and is served. */
+ * taken from the queue. Here, once accept() returns, the connection is
+ * held, and its request is served even when a stop comes first. */
 static int accept_connection(int listen_fd)
 {
 	union {
 		struct sockaddr sa;
-		struct sockaddr_in in;
 		struct sockaddr_storage any;
 	} peer;
 
@@ -267,9 +528,9 @@ static int accept_connection(int listen_fd)
 				continue;
 			return -1;
 		}
-		if (peer.sa.sa_family != AF_INET)
+		if (peer.sa.sa_family != AF_INET && peer.sa.sa_family != AF_INET6)
 			return fd;
-		if (peer_allowed(&peer.in)) {
+		if (peer_allowed(getenv("FCGI_WEB_SERVER_ADDRS"), &peer.sa)) {
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			return fd;
 		}
@@ -277,40 +538,147 @@ static int accept_connection(int listen_fd)
 	}
 }
 
-long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatile sig_atomic_t *wake)
+/* Each read of a request waits this long at most; writes never time out. */
+static void set_read_timeout(int fd, int64_t ms)
 {
-	FCGX_Request rq;
-	long served = 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* Accepts one connection into the set. Returns GK_ERR when accept()
+ * failed for a reason that will not pass (logged). */
+static int take_connection(struct server *srv)
+{
+	int fd = accept_connection(srv->listen_fd);
+
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || *srv->wake)
+			return GK_OK;
+		log_event(LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
+		return GK_ERR;
+	}
+	set_read_timeout(fd, srv->timeout_ms);
+	conn_put(fd, 1, now_ms());
+	return GK_OK;
+}
+
+/* A worker takes a new connection while it has room for one whose request
+ * has not come (silent ones leave after the timeout) and, near its request
+ * limit, no more than it has requests left to serve. */
+static int may_accept(const struct server *srv)
+{
+	long fresh = (long)conn_count(1);
+
+	if (*srv->wake || fresh >= FCGI_NEW_MAX)
+		return 0;
+	return srv->max_requests == 0 || srv->served + fresh < srv->max_requests;
+}
+
+enum turn {
+	TURN_ON,
+	TURN_WOKEN,
+	TURN_FAILED,
+};
+
+/* One turn: wait for any held connection, the listener or wake_fd; serve
+ * every connection that is readable; accept one new connection. */
+static enum turn serve_turn(struct server *srv)
+{
+	struct pollfd pfd[FCGI_HELD_MAX + 2];
+	int ready[FCGI_HELD_MAX];
+	size_t n = 0, nready = 0;
+
+	pfd[n++] = (struct pollfd){ srv->listen_fd, POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ srv->wake_fd, POLLIN, 0 }; /* poll() skips -1 */
+	for (size_t i = 0; i < held.count; i++)
+		pfd[n++] = (struct pollfd){ held.conn[i].fd, POLLIN, 0 };
+	if (poll(pfd, n, poll_timeout(srv, now_ms())) < 0) {
+		if (errno == EINTR)
+			return TURN_ON;
+		log_event(LOG_ERROR, "poll_failed", "error=\"%s\"", strerror(errno));
+		return TURN_FAILED;
+	}
+	if (pfd[1].revents)
+		return TURN_WOKEN;
+	for (size_t i = 2; i < n; i++)
+		if (pfd[i].revents)
+			ready[nready++] = pfd[i].fd;
+	serve_ready(srv, ready, nready);
+	conn_close_silent(srv, now_ms());
+	if ((pfd[0].revents & POLLIN) && may_accept(srv) && take_connection(srv) != GK_OK)
+		return TURN_FAILED;
+	return TURN_ON;
+}
+
+/* While finishing: serves the connection if it has a request (looking
+ * again just before closing it: nginx may just have sent one), leaves a
+ * new one its timeout to bring its request, closes the rest. */
+static void finish_connection(struct server *srv, const struct pollfd *pfd)
+{
+	struct conn c = conn_take(pfd->fd);
+	int fd = c.fd;
+
+	if (pfd->revents || conn_readable(fd)) {
+		fd = serve_connection(srv, fd);
+	} else if (c.fresh && now_ms() - c.since_ms < srv->timeout_ms) {
+		conn_put(c.fd, 1, c.since_ms);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Stopping, or the request limit reached: serves what nginx already sent
+ * on the held connections, and the requests of new ones as they come
+ * within the timeout (nginx took them as accepted), then closes every one.
+ * nginx opens new connections to the workers that remain. */
+static void serve_remaining(struct server *srv)
+{
+	while (held.count > 0) {
+		struct pollfd pfd[FCGI_HELD_MAX];
+		size_t n = held.count;
+
+		for (size_t i = 0; i < n; i++)
+			pfd[i] = (struct pollfd){ held.conn[i].fd, POLLIN, 0 };
+		if (poll(pfd, n, conn_count(1) ? poll_timeout(srv, now_ms()) : 0) < 0 && errno != EINTR) {
+			while (held.count > 0)
+				close(conn_take(held.conn[0].fd).fd);
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			finish_connection(srv, &pfd[i]);
+	}
+}
+
+long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatile sig_atomic_t *wake,
+		int wake_fd)
+{
+	struct server srv = { 0 };
+	enum turn turn = TURN_ON;
+	int flags;
+
+	srv.app = app;
+	srv.listen_fd = listen_fd;
+	srv.wake_fd = wake_fd;
+	srv.timeout_ms = (int64_t)app->config->fcgi_timeout_s * 1000;
+	srv.max_requests = max_requests;
+	srv.wake = wake;
+	/* No libfcgi accept (listen_sock -1): when a connection fails,
+	 * FCGX_Accept_r() returns instead of waiting on the listener. */
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&srv.rq, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_event(LOG_ERROR, "fcgi_init_failed", NULL);
 		return 0;
 	}
-	while (!*wake && (max_requests == 0 || served < max_requests)) {
-		int fd = accept_connection(listen_fd);
-
-		if (fd < 0) {
-			if (errno == EINTR || *wake)
-				continue;
-			log_event(LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
-			break;
-		}
-		/* Hand libfcgi the open connection: with keepConnection set,
-		 * FCGX_Accept_r() reads the request from it instead of closing
-		 * it and accepting one of its own. The begin-request record
-		 * then sets keepConnection as the web server asked. */
-		rq.ipcFd = fd;
-		rq.keepConnection = 1;
-		if (FCGX_Accept_r(&rq) < 0) {
-			if (errno == EINTR || *wake)
-				continue;
-			log_event(LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
-			break;
-		}
-		serve_one(app, &rq);
-		FCGX_Finish_r(&rq);
-		served++;
-	}
-	FCGX_Free(&rq, 1);
-	return served;
+	/* Every worker polls the listener; the ones that lose the race for a
+	 * connection must not block in accept() while their own are waiting. */
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags >= 0 && !(flags & O_NONBLOCK))
+		fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
+	while (!*wake && (max_requests == 0 || srv.served < max_requests) && turn == TURN_ON)
+		turn = serve_turn(&srv);
+	if (turn != TURN_WOKEN)
+		serve_remaining(&srv);
+	FCGX_Free(&srv.rq, 0);
+	return srv.served;
 }

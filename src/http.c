@@ -82,6 +82,8 @@ const char *http_reason(int status)
 	switch (status) {
 	case 200:
 		return "OK";
+	case 204:
+		return "No Content";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -149,7 +151,7 @@ int http_parse_content_length(const char *value, size_t *out)
 	return GK_OK;
 }
 
-static int origin_in_list(const char *origin, const char *list)
+int http_origin_listed(const char *origin, const char *list)
 {
 	size_t origin_len = strlen(origin);
 
@@ -183,7 +185,7 @@ int http_origin_allowed(const char *origin, const char *scheme, const char *host
 	if (!origin)
 		return 1;
 	if (allowed && *allowed)
-		return origin_in_list(origin, allowed);
+		return http_origin_listed(origin, allowed);
 	return origin_is_own(origin, scheme, host);
 }
 

@@ -98,6 +98,9 @@ int http_parse_content_length(const char *value, size_t *out);
  * header, an origin in the allowed list (space or comma separated), or, when
  * the list is NULL or empty, the request's own scheme://host. */
 int http_origin_allowed(const char *origin, const char *scheme, const char *host, const char *allowed);
+/* Returns 1 when origin is one of the entries of list (space or comma
+ * separated, compared exactly). */
+int http_origin_listed(const char *origin, const char *list);
 
 /* Decides the body length from CONTENT_LENGTH before anything is read.
  * Returns GK_OK with *len set, or GK_ERR with resp set: 413 over

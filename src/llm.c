@@ -254,6 +254,7 @@ struct call {
 	long status;
 	char *body;
 	size_t body_len;
+	size_t body_size; /* allocated, > body_len */
 	struct sse_parser sse;
 	size_t stream_bytes;
 	struct chat_usage usage;
@@ -271,10 +272,35 @@ static int ok_status(long status)
 	return status >= 200 && status <= 299;
 }
 
-static int keep_body(struct call *c, const char *data, size_t len, size_t cap, int truncate)
+/* Makes room for need bytes plus a NUL, doubling so a large reply costs
+ * a few copies rather than one per chunk libcurl hands over. The old
+ * buffer is wiped before it is freed: an error body may echo the key. */
+static int grow_body(struct call *c, size_t need, size_t cap)
 {
+	size_t size = c->body_size ? c->body_size : 16384;
 	char *grown;
 
+	if (need + 1 <= c->body_size)
+		return GK_OK;
+	while (size < need + 1)
+		size *= 2;
+	if (size > cap + 1)
+		size = cap + 1;
+	grown = malloc(size);
+	if (!grown)
+		return GK_NOMEM;
+	if (c->body) {
+		memcpy(grown, c->body, c->body_len);
+		sodium_memzero(c->body, c->body_len);
+		free(c->body);
+	}
+	c->body = grown;
+	c->body_size = size;
+	return GK_OK;
+}
+
+static int keep_body(struct call *c, const char *data, size_t len, size_t cap, int truncate)
+{
 	if (len > cap - c->body_len) {
 		if (!truncate)
 			return GK_NOMEM;
@@ -282,13 +308,11 @@ static int keep_body(struct call *c, const char *data, size_t len, size_t cap, i
 		if (len == 0)
 			return GK_OK;
 	}
-	grown = realloc(c->body, c->body_len + len + 1);
-	if (!grown)
+	if (grow_body(c, c->body_len + len, cap) != GK_OK)
 		return GK_NOMEM;
-	memcpy(grown + c->body_len, data, len);
+	memcpy(c->body + c->body_len, data, len);
 	c->body_len += len;
-	grown[c->body_len] = '\0';
-	c->body = grown;
+	c->body[c->body_len] = '\0';
 	return GK_OK;
 }
 

@@ -1,6 +1,6 @@
 /* gofannon-keys: per-user API keys for LLM providers, as a FastCGI service.
  *
- *   gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]
+ *   gofannon-keys [serve] [--listen PATH|HOST:PORT|[IPV6]:PORT] [--workers N]
  *   gofannon-keys keygen [--append] FILE
  *   gofannon-keys rekey
  *   gofannon-keys version
@@ -32,7 +32,7 @@ struct serve_options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: gofannon-keys [serve] [--listen PATH|HOST:PORT] [--workers N]\n"
+	fprintf(out, "usage: gofannon-keys [serve] [--listen PATH|HOST:PORT|[IPV6]:PORT] [--workers N]\n"
 		     "       gofannon-keys keygen [--append] FILE\n"
 		     "       gofannon-keys rekey\n"
 		     "       gofannon-keys version\n"

@@ -72,15 +72,19 @@ enum route_match router_match(const char *method, const char *path, struct route
 		if (!pattern_matches(route->pattern, path, provider))
 			continue;
 		path_known = 1;
+		out->name = route->pattern;
 		append_allow(out->allow, sizeof(out->allow), route->method);
 		if (strcmp(route->method, method) != 0)
 			continue;
 		out->id = route->id;
-		out->name = route->pattern;
 		out->needs_identity = route->needs_identity;
 		memcpy(out->provider, provider, sizeof(provider));
 		out->allow[0] = '\0';
 		return ROUTE_FOUND;
 	}
-	return path_known ? ROUTE_METHOD_NOT_ALLOWED : ROUTE_NOT_FOUND;
+	if (!path_known)
+		return ROUTE_NOT_FOUND;
+	/* No route serves OPTIONS itself: on a known path it is always the
+	 * browser asking which methods it may use. */
+	return strcmp(method, "OPTIONS") == 0 ? ROUTE_PREFLIGHT : ROUTE_METHOD_NOT_ALLOWED;
 }

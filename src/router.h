@@ -1,7 +1,9 @@
 /* router.h: which handler a method and path belong to.
  *
  * Paths are matched segment by segment against a fixed table; "{provider}"
- * captures one segment. Pure function of its input: unit-tested and fuzzed. */
+ * captures one segment. OPTIONS on a known path is a CORS preflight, which
+ * the API answers itself with the methods that path serves. Pure function
+ * of its input: unit-tested and fuzzed. */
 #ifndef GK_ROUTER_H
 #define GK_ROUTER_H
 
@@ -23,8 +25,9 @@ enum route_id {
 
 enum route_match {
 	ROUTE_FOUND,
-	ROUTE_NOT_FOUND,	 /* 404 */
-	ROUTE_METHOD_NOT_ALLOWED /* 405, allow says which methods are */
+	ROUTE_NOT_FOUND,	  /* 404 */
+	ROUTE_METHOD_NOT_ALLOWED, /* 405, allow says which methods are */
+	ROUTE_PREFLIGHT		  /* OPTIONS on a known path, allow as for 405 */
 };
 
 #define ROUTE_SEGMENT_MAX 256
@@ -34,7 +37,7 @@ struct route_result {
 	const char *name; /* for log lines: the pattern, never the raw path */
 	int needs_identity;
 	char provider[ROUTE_SEGMENT_MAX + 1]; /* the {provider} segment, or "" */
-	char allow[64];			      /* for ROUTE_METHOD_NOT_ALLOWED */
+	char allow[64];			      /* for ROUTE_METHOD_NOT_ALLOWED and _PREFLIGHT */
 };
 
 enum route_match router_match(const char *method, const char *path, struct route_result *out);

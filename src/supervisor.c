@@ -189,7 +189,7 @@ static void worker_main(struct supervisor *sv)
 		log_event(LOG_WARN, "worker_ready_unreported", "error=\"%s\"", strerror(errno));
 	close(sv->ready_wr);
 
-	served = fcgi_serve(sv->app, sv->listen_fd, limit, &worker_stop);
+	served = fcgi_serve(sv->app, sv->listen_fd, limit, &worker_stop, -1);
 	orderly = worker_stop || (limit > 0 && served >= limit);
 	log_event(orderly ? LOG_INFO : LOG_ERROR, "worker_exiting", "served=%ld reason=%s", served,
 		  worker_stop ? "asked" : (orderly ? "max_requests" : "accept_failed"));
@@ -588,21 +588,28 @@ static int supervise(struct supervisor *sv)
  * Master serving in-process (workers 0)
  */
 
+static int signal_waiting(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
 static int serve_in_process(struct supervisor *sv)
 {
-	static volatile sig_atomic_t never;
-	struct pollfd pfd[2] = { { sv->listen_fd, POLLIN, 0 }, { sv->signal_fd, POLLIN, 0 } };
+	static volatile sig_atomic_t stop;
 	struct signalfd_siginfo si;
-	int stop = 0;
 
 	log_event(LOG_INFO, "serving_in_process", NULL);
 	systemd_notify("READY=1\nSTATUS=serving in process");
 	while (!stop) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_event(LOG_ERROR, "poll_failed", "error=\"%s\"", strerror(errno));
-			return 1;
+		/* Signals wait in the signalfd while a request is served, so
+		 * the request in hand always completes; fcgi_serve() returns
+		 * once one waits, keeping the connections nginx keeps. */
+		fcgi_serve(sv->app, sv->listen_fd, 0, &stop, sv->signal_fd);
+		if (!signal_waiting(sv->signal_fd)) {
+			usleep(100000); /* accept failed (logged): do not spin */
+			continue;
 		}
 		while (read(sv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP && reload_configuration(sv) == GK_OK)
@@ -610,11 +617,9 @@ static int serve_in_process(struct supervisor *sv)
 			else if (si.ssi_signo != SIGHUP && si.ssi_signo != SIGCHLD)
 				stop = 1;
 		}
-		/* Signals wait in the signalfd while a request is served, so
-		 * the request in hand always completes. */
-		if (!stop && (pfd[0].revents & POLLIN) && fcgi_serve(sv->app, sv->listen_fd, 1, &never) == 0)
-			usleep(100000); /* accept failed (logged): do not spin */
 	}
+	/* Serves what nginx already sent on kept connections, closes them. */
+	fcgi_serve(sv->app, sv->listen_fd, 0, &stop, -1);
 	systemd_notify("STOPPING=1\nSTATUS=stopping");
 	return 0;
 }

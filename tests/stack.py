@@ -6,14 +6,15 @@ state directory, with the users of scripts/redis/make-acl: the service
 connects as the limited gofannon-keys user, the tests' redis_cli as admin),
 the built service under spawn-fcgi, and nginx with the
 shipped site configuration rendered by scripts/nginx-conf on a free loopback
-port; the test configuration maps the request header X-Test-User to the
-identity (Stack(identity="token", jwt={...}) renders the token-mode site
-instead: nginx sets no identity and the service verifies bearer tokens
-against a keys file in the state directory). Everything stops by itself:
-every wait is bounded.
+port; the test configuration maps the request header X-Test-User (or,
+without it, the cookie gofannon_test_user) to the identity
+(Stack(identity="token", jwt={...}) renders the token-mode site instead:
+nginx sets no identity and the service verifies bearer tokens against a keys
+file in the state directory). Everything stops by itself: every wait is
+bounded.
 
 As a command:
-  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] -- CMD ARGS...
+  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] [--cross-origin] -- CMD ARGS...
       starts the stack, runs CMD with GOFANNON_TEST_URL, GOFANNON_TEST_STATE,
       GOFANNON_TEST_SYSTEM_KEYS and GOFANNON_TEST_ARTIFACTS set, stops the
       stack, then searches every log it produced for every key listed in
@@ -23,6 +24,10 @@ As a command:
       GOFANNON_LLM_TIMEOUT=3) and gives CMD GOFANNON_TEST_MOCK_URL,
       GOFANNON_TEST_MOCK_CONTROL and GOFANNON_TEST_LLM_TIMEOUT; see
       MockControl for what the control URL answers.
+      --cross-origin also serves a small page from two more loopback
+      origins, lists the first (and the stack's own) in
+      GOFANNON_ALLOWED_ORIGINS and gives CMD GOFANNON_TEST_CORS_ALLOWED and
+      GOFANNON_TEST_CORS_DENIED, the two origins; see CrossOriginPages.
   python3 tests/stack.py redis-stop STATE
   python3 tests/stack.py redis-start STATE
 """
@@ -96,7 +101,7 @@ class Stack:
 
     def __init__(self, build_dir=None, state_dir=None, system_keys=None, service_env=None,
                  launcher="spawn-fcgi", service_user=None, service_rlimits=None, service_cwd=None,
-                 identity="test-header", jwt=None):
+                 identity="test-header", jwt=None, keep_conn=0):
         self.build_dir = os.path.abspath(build_dir or os.environ.get("GOFANNON_BUILD_DIR") or os.path.join(TOP, "build"))
         self.binary = os.path.join(self.build_dir, "src", "gofannon-keys")
         if not os.access(self.binary, os.X_OK):
@@ -121,6 +126,7 @@ class Stack:
         # {"issuer", "audience", "keys": text of the keys file}: bearer tokens on.
         self.jwt = dict(jwt) if jwt else None
         self.jwt_keys_file = os.path.join(self.state, "jwt-keys.json")
+        self.keep_conn = keep_conn  # nginx keeps up to this many FastCGI connections (0: none)
         self.redis_socket = os.path.join(self.state, "redis.sock")
         self.fcgi_socket = os.path.join(self.state, "fcgi.sock")
         self.master_key = os.path.join(self.state, "master.key")
@@ -128,6 +134,7 @@ class Stack:
         self.redis_acl = os.path.join(self.state, "gofannon-keys.acl")
         self.port = None
         self.redis = self.service = self.nginx = None
+        self.extra_nginx = []
         self.service_logs = 0
 
     # --- files -------------------------------------------------------------
@@ -331,7 +338,8 @@ class Stack:
         conf = os.path.join(self.state, "nginx.conf")
         rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
                                    "--listen", "127.0.0.1:%d" % self.port, "--socket", self.fcgi_socket,
-                                   "--token-identity" if self.identity == "token" else "--test-identity-header"],
+                                   "--token-identity" if self.identity == "token" else "--test-identity-header",
+                                   "--keep-conn", str(self.keep_conn)],
                                   check=True, capture_output=True, text=True)
         with open(conf, "w") as f:
             f.write(rendered.stdout)
@@ -341,12 +349,37 @@ class Stack:
         wait_for(lambda: self._port_open(), 10, "nginx")
         self._save_state()
 
-    def _port_open(self):
+    def _port_open(self, port=None):
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with socket.create_connection(("127.0.0.1", port or self.port), timeout=0.2):
                 return True
         except OSError:
             return False
+
+    def extra_nginx_start(self, name, *render_args):
+        """Another nginx in front of this stack's service: scripts/nginx-conf
+        with render_args (e.g. "--htpasswd", FILE for the shipped site with
+        basic authentication, or "--site", "app", "--backend", ADDR,
+        "--webui", ADDR for nginx/gofannon-app.conf) on a free loopback
+        port. Its files are STATE/NAME*, so the key leak search reads its
+        logs; it stops with the stack. Returns its base URL."""
+        port = free_port()
+        conf = os.path.join(self.state, name + ".conf")
+        rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
+                                   "--listen", "127.0.0.1:%d" % port, "--socket", self.fcgi_socket,
+                                   "--name", name] + list(render_args),
+                                  check=True, capture_output=True, text=True)
+        with open(conf, "w") as f:
+            f.write(rendered.stdout)
+        error_log = os.path.join(self.state, name + "-error.log")
+        proc = subprocess.Popen(["nginx", "-c", conf, "-e", error_log], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=open(os.path.join(self.state, name + "-stderr.log"), "ab"))
+        self.extra_nginx.append(proc)
+        wait_for(lambda: proc.poll() is not None or self._port_open(port), 10, "nginx " + name)
+        if proc.poll() is not None:
+            raise RuntimeError("nginx %s exited with status %d; see %s" % (name, proc.returncode, error_log))
+        return "http://127.0.0.1:%d" % port
 
     # --- whole stack -------------------------------------------------------
 
@@ -375,6 +408,9 @@ class Stack:
         return self
 
     def stop(self):
+        for proc in self.extra_nginx:
+            stop_process(proc, signal.SIGQUIT)
+        self.extra_nginx = []
         stop_process(self.nginx, signal.SIGQUIT)
         self.service_stop()
         self.redis_stop()
@@ -401,9 +437,10 @@ class Stack:
 
     # --- HTTP --------------------------------------------------------------
 
-    def request(self, method, path, user=None, body=None, headers=None, raw_body=None, timeout=10):
-        """One request through nginx. body is JSON-encoded with the JSON
-        content type; raw_body (bytes) is sent as it is."""
+    def request(self, method, path, user=None, body=None, headers=None, raw_body=None, timeout=10, base=None):
+        """One request through nginx (the stack's, or the one at base). body
+        is JSON-encoded with the JSON content type; raw_body (bytes) is sent
+        as it is."""
         hdrs = dict(headers or {})
         data = raw_body
         if body is not None:
@@ -412,7 +449,7 @@ class Stack:
         if user is not None:
             # http.client sends header text as latin-1: pass the UTF-8 bytes through
             hdrs["X-Test-User"] = user.encode("utf-8").decode("latin-1")
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
+        req = urllib.request.Request((base or self.url) + path, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return Response(r.status, r.headers, r.read().decode())
@@ -546,6 +583,62 @@ class MockControl:
         self.mock.stop()
 
 
+class CrossOriginPages:
+    """A tiny HTML page served by this process from two loopback origins
+    other than the stack's, for the browser's CORS test: `allowed` is to be
+    listed in GOFANNON_ALLOWED_ORIGINS, `denied` never is."""
+
+    PAGE = (b"<!doctype html><html lang=en><meta charset=utf-8>"
+            b"<title>another origin</title><p>A page on another origin.</p></html>")
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import threading
+        page = self.PAGE
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 10
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+        self.servers = [Server(("127.0.0.1", 0), Handler) for _ in range(2)]
+        self.threads = [threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+                        for srv in self.servers]
+
+    def origin(self, i):
+        return "http://127.0.0.1:%d" % self.servers[i].server_address[1]
+
+    @property
+    def allowed(self):
+        return self.origin(0)
+
+    @property
+    def denied(self):
+        return self.origin(1)
+
+    def start(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self):
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+
+
 def _alive(pid):
     """True while pid runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
@@ -597,12 +690,14 @@ def main(argv):
     if argv and argv[0] == "run":
         args = argv[1:]
         build_dir = None
-        with_mock = False
+        with_mock = with_cors = False
         while args and args[0] != "--":
             if len(args) >= 2 and args[0] == "--build-dir":
                 build_dir, args = args[1], args[2:]
             elif args[0] == "--mock-provider":
                 with_mock, args = True, args[1:]
+            elif args[0] == "--cross-origin":
+                with_cors, args = True, args[1:]
             else:
                 break
         if not args or args[0] != "--" or len(args) < 2:
@@ -611,17 +706,24 @@ def main(argv):
         artifacts = os.path.join(os.path.abspath(build_dir or os.path.join(TOP, "build")), "test-artifacts")
         os.makedirs(artifacts, exist_ok=True)
         stack = Stack(build_dir=build_dir)
-        control = None
+        control = pages = None
         extra = {}
         try:
+            if with_cors:
+                pages = CrossOriginPages().start()
+                stack.port = free_port()
+                # The profile page writes from the stack's own origin, which
+                # a list replaces: it is listed too.
+                stack.service_env["GOFANNON_ALLOWED_ORIGINS"] = "%s %s" % (stack.url, pages.allowed)
+                extra.update(GOFANNON_TEST_CORS_ALLOWED=pages.allowed, GOFANNON_TEST_CORS_DENIED=pages.denied)
             if with_mock:
                 control = MockControl(os.path.join(stack.state, "mock-provider.log")).start()
                 stack.service_env.update(control.mock.base_urls(), GOFANNON_LLM_TIMEOUT=str(MOCK_LLM_TIMEOUT_S))
                 # The service now sends the system keys somewhere: no log may hold them.
                 stack.remember_keys(*[v for v in stack.system_keys.values() if v])
-                extra = {"GOFANNON_TEST_MOCK_URL": control.mock.url,
-                         "GOFANNON_TEST_MOCK_CONTROL": control.control_url,
-                         "GOFANNON_TEST_LLM_TIMEOUT": str(MOCK_LLM_TIMEOUT_S)}
+                extra.update({"GOFANNON_TEST_MOCK_URL": control.mock.url,
+                              "GOFANNON_TEST_MOCK_CONTROL": control.control_url,
+                              "GOFANNON_TEST_LLM_TIMEOUT": str(MOCK_LLM_TIMEOUT_S)})
             with stack:
                 env = dict(os.environ, GOFANNON_TEST_URL=stack.url, GOFANNON_TEST_STATE=stack.state,
                            GOFANNON_TEST_SYSTEM_KEYS=json.dumps(stack.system_keys),
@@ -630,6 +732,8 @@ def main(argv):
         finally:
             if control:
                 control.stop()
+            if pages:
+                pages.stop()
         leaks = stack.leaked_keys()
         for key, name in leaks:
             print("not ok - key %s found in %s" % (key, name))

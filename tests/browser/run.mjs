@@ -8,7 +8,8 @@
 // test (TAP-like), then "N passed, N failed"; the exit code is 1 when any
 // test failed. Tests marked `needs: 'mock'` call the providers and need the
 // mock provider (`tests/stack.py run --mock-provider`); without it they are
-// reported as "ok N - name # SKIP" and counted as skipped.
+// reported as "ok N - name # SKIP" and counted as skipped; likewise tests
+// marked `needs: 'cors'` without `tests/stack.py run --cross-origin`.
 
 import { readEnv } from './lib/env.mjs';
 import { launchBrowser, TestWorld } from './lib/harness.mjs';
@@ -25,11 +26,12 @@ import accessibility from './tests/a11y.test.mjs';
 import layout from './tests/layout.test.mjs';
 import verify from './tests/verify.test.mjs';
 import usage from './tests/usage.test.mjs';
+import cors from './tests/cors.test.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 
 const allTests = [...page, ...chips, ...editing, ...removing, ...errors, ...users,
-  ...keyboard, ...secrecy, ...accessibility, ...layout, ...verify, ...usage];
+  ...keyboard, ...secrecy, ...accessibility, ...layout, ...verify, ...usage, ...cors];
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -82,6 +84,11 @@ async function main() {
     if (test.needs === 'mock' && !env.mockControl) {
       skipped += 1;
       console.log(`ok ${n} - ${test.name} # SKIP needs tests/stack.py run --mock-provider`);
+      continue;
+    }
+    if (test.needs === 'cors' && !env.corsAllowed) {
+      skipped += 1;
+      console.log(`ok ${n} - ${test.name} # SKIP needs tests/stack.py run --cross-origin`);
       continue;
     }
     try {

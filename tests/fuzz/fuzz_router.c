@@ -50,6 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(method[0] == '\0' || strstr(out.allow, method) == NULL);
 		FUZZ_CHECK(out.provider[0] == '\0');
 		break;
+	case ROUTE_PREFLIGHT:
+		/* only OPTIONS, on a path some route serves */
+		FUZZ_CHECK(strcmp(method, "OPTIONS") == 0);
+		FUZZ_CHECK(out.name && out.allow[0] != '\0' && out.provider[0] == '\0');
+		break;
 	case ROUTE_NOT_FOUND:
 		FUZZ_CHECK(out.allow[0] == '\0' && out.provider[0] == '\0');
 		break;

@@ -4,8 +4,9 @@
 Every module tests/integration/test_*.py holds functions test_*(stack); each
 gets a running stack (shared within a module, unless the module sets
 FRESH_STACK = True for a new one per test), runs with a bounded time, and is
-reported as TAP. After all modules, every log the stacks produced is searched
-for every key the tests used (Stack.remember_keys); a hit is a failure.
+reported as TAP (one that raises unittest.SkipTest as skipped). After all
+modules, every log the stacks produced is searched for every key the tests
+used (Stack.remember_keys); a hit is a failure.
 
   python3 tests/integration/run.py [--build-dir DIR] [PATTERN]
 
@@ -19,6 +20,7 @@ import shutil
 import signal
 import sys
 import traceback
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -73,6 +75,8 @@ class Runner:
         try:
             func(stack)
             self.report(True, "%s: %s" % (module.__name__, name))
+        except unittest.SkipTest as e:  # TAP's skip directive
+            self.report(True, "%s: %s # SKIP %s" % (module.__name__, name, e))
         except Exception:
             self.report(False, "%s: %s" % (module.__name__, name), traceback.format_exc())
         finally:

@@ -75,7 +75,7 @@ def test_surrounding_whitespace_is_trimmed(stack):
     body = expect(put_key(stack, user, "openai", "  \t%s \n" % key), 200)
     assert body["openaiApiKey"] == key[:3] + "..." + key[-4:], body
     eff = expect(stack.request("GET", API_KEYS + "/openai/effective", user=user), 200)
-    assert eff == {"provider": "openai", "hasKey": True, "source": "user"}, eff
+    assert eff == {"provider": "openai", "hasKey": True, "has_key": True, "source": "user"}, eff
 
 
 def test_api_key_synonym_from_gofannons_front_end(stack):
@@ -300,12 +300,13 @@ def test_unknown_provider_is_checked_after_the_fields(stack):
 def test_effective_source_user_env_and_none(stack):
     user = new_user()
     eff = lambda p: expect(stack.request("GET", API_KEYS + "/%s/effective" % p, user=user), 200)
-    assert eff("openai") == {"provider": "openai", "hasKey": False, "source": None}
-    assert eff("gemini") == {"provider": "gemini", "hasKey": True, "source": "env"}
+    # has_key is Gofannon's spelling of hasKey, always beside it
+    assert eff("openai") == {"provider": "openai", "hasKey": False, "has_key": False, "source": None}
+    assert eff("gemini") == {"provider": "gemini", "hasKey": True, "has_key": True, "source": "env"}
     # OPENROUTER_API_KEY is set to the empty string: counts as unset
-    assert eff("openrouter") == {"provider": "openrouter", "hasKey": False, "source": None}
+    assert eff("openrouter") == {"provider": "openrouter", "hasKey": False, "has_key": False, "source": None}
     expect(put_key(stack, user, "gemini", new_key("AIza-user-")), 200)
-    assert eff("gemini") == {"provider": "gemini", "hasKey": True, "source": "user"}
+    assert eff("gemini") == {"provider": "gemini", "hasKey": True, "has_key": True, "source": "user"}
     expect(stack.request("DELETE", API_KEYS + "/gemini", user=user), 200)
     assert eff("gemini")["source"] == "env"
 

@@ -65,7 +65,7 @@ def test_process_environment_file_override_and_empty_values(stack):
     stack.service_restart({"OPENAI_API_KEY": process_key, "ANTHROPIC_API_KEY": "sk-ant-process-" + "x" * 20,
                            "PERPLEXITYAI_API_KEY": ""})
     eff = lambda p: stack.request("GET", API_KEYS + "/%s/effective" % p, user=user).json
-    assert eff("openai") == {"provider": "openai", "hasKey": True, "source": "env"}
+    assert eff("openai") == {"provider": "openai", "hasKey": True, "has_key": True, "source": "env"}
     assert eff("anthropic")["source"] is None, "a file line NAME= must unset the process variable"
     assert eff("perplexity")["source"] is None, "an empty variable counts as unset"
     assert eff("gemini")["source"] is None, "GEMINI_API_KEY is no longer in the file"

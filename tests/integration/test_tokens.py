@@ -419,7 +419,7 @@ def test_gofannon_front_end_replay_in_firebase_mode(stack):
     resp = send("PUT", "/users/me/api-keys", {"provider": "openai", "api_key": key})
     assert resp.status == 200 and resp.json["openaiApiKey"] == "sk-..." + key[-4:], resp
     resp = send("GET", "/users/me/api-keys/openai/effective")
-    assert resp.status == 200 and resp.json == {"provider": "openai", "hasKey": True, "source": "user"}, resp
+    assert resp.status == 200 and resp.json == {"provider": "openai", "hasKey": True, "has_key": True, "source": "user"}, resp
     resp = send("DELETE", "/users/me/api-keys/openai")
     assert resp.status == 200 and resp.json["openaiApiKey"] is None, resp
     resp = send("GET", "/users/me/api-keys/openai/effective")

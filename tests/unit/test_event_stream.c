@@ -55,7 +55,7 @@ static void test_headers_then_events_each_flushed(void **state)
 
 	json_object_object_add(delta, "delta", json_object_new_string("a\nb/\"c\""));
 	json_object_object_add(done, "usage", json_object_new_object());
-	assert_int_equal(event_stream_begin(&stream), 0);
+	assert_int_equal(event_stream_begin(&stream, NULL, 0), 0);
 	assert_int_equal(event_stream_send(&stream, NULL, delta), 0);
 	assert_int_equal(event_stream_send(&stream, "done", done), 0);
 	assert_string_equal(s.data, "Status: 200 OK\r\n"
@@ -69,13 +69,42 @@ static void test_headers_then_events_each_flushed(void **state)
 	assert_int_equal(s.flushes, 3);
 }
 
+/* The reply's own headers (CORS) follow the fixed ones, before the blank
+ * line, all in one flush. */
+static void test_reply_headers_go_out_with_the_stream(void **state)
+{
+	static const struct http_header headers[] = {
+		{ "Vary", "Origin" },
+		{ "Access-Control-Allow-Origin", "https://app.example" },
+	};
+	struct sink s;
+	struct http_stream stream = stream_to(&s);
+
+	(void)state;
+	assert_int_equal(event_stream_begin(&stream, headers, 2), 0);
+	assert_string_equal(s.data, "Status: 200 OK\r\n"
+				    "Content-Type: text/event-stream\r\n"
+				    "Cache-Control: no-store\r\n"
+				    "X-Content-Type-Options: nosniff\r\n"
+				    "X-Accel-Buffering: no\r\n"
+				    "Vary: Origin\r\n"
+				    "Access-Control-Allow-Origin: https://app.example\r\n"
+				    "\r\n");
+	assert_int_equal(s.flushes, 1);
+	/* a write failing in the middle of the extra headers is reported */
+	stream = stream_to(&s);
+	s.fail_after = 140;
+	assert_int_equal(event_stream_begin(&stream, headers, 2), -1);
+	assert_int_equal(s.flushes, 0);
+}
+
 static void test_a_failed_write_is_reported(void **state)
 {
 	struct sink s;
 	struct http_stream stream = stream_to(&s);
 
 	s.fail_after = 10;
-	assert_int_equal(event_stream_begin(&stream), -1);
+	assert_int_equal(event_stream_begin(&stream, NULL, 0), -1);
 	assert_int_equal(event_stream_send(&stream, "error", json_object_new_object()), -1);
 }
 
@@ -83,6 +112,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers_then_events_each_flushed),
+		cmocka_unit_test(test_reply_headers_go_out_with_the_stream),
 		cmocka_unit_test(test_a_failed_write_is_reported),
 	};
 

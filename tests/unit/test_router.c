@@ -1,5 +1,6 @@
 /* test_router.c: which handler a method and path belong to (product spec 4.4):
- * unknown path 404, known path with the wrong method 405 plus Allow. */
+ * unknown path 404, known path with the wrong method 405 plus Allow, OPTIONS
+ * on a known path a CORS preflight with the same methods. */
 #include "unit.h"
 
 #include "router.h"
@@ -9,7 +10,8 @@
 enum {
 	FOUND = ROUTE_FOUND,
 	NOT_FOUND = ROUTE_NOT_FOUND,
-	NOT_ALLOWED = ROUTE_METHOD_NOT_ALLOWED
+	NOT_ALLOWED = ROUTE_METHOD_NOT_ALLOWED,
+	PREFLIGHT = ROUTE_PREFLIGHT
 };
 
 struct route_case {
@@ -18,13 +20,14 @@ struct route_case {
 	int expect;
 	enum route_id id;     /* FOUND */
 	const char *provider; /* FOUND: the captured segment */
-	const char *allow;    /* NOT_ALLOWED: the Allow header */
+	const char *allow;    /* NOT_ALLOWED, PREFLIGHT: the methods served */
 };
 
 /* clang-format off */
 #define ROUTE(m, p, id, prov) { m, p, FOUND, id, prov, NULL }
 #define R405(m, p, allow) { m, p, NOT_ALLOWED, 0, NULL, allow }
 #define R404(m, p) { m, p, NOT_FOUND, 0, NULL, NULL }
+#define PRE(p, allow) { "OPTIONS", p, PREFLIGHT, 0, NULL, allow }
 /* clang-format on */
 
 static const struct route_case route_cases[] = {
@@ -65,8 +68,19 @@ static const struct route_case route_cases[] = {
 	R405("DELETE", "/api/users/me/usage", "GET"),
 	R405("POST", "/api/providers", "GET"),
 	R405("GET", "/api/llm/chat", "POST"),
-	R405("OPTIONS", "/api/llm/chat", "POST"),
+	R405("options", "/api/llm/chat", "POST"),
 	R405("", "/api/health", "GET"),
+	/* OPTIONS on every known path: a preflight, answered with its methods */
+	PRE("/api/health", "GET"),
+	PRE("/api/users/me", "GET"),
+	PRE(KEYS, "GET, PUT"),
+	PRE(KEYS "/openai", "DELETE"),
+	PRE(KEYS "/no-such", "DELETE"),
+	PRE(KEYS "/openai/effective", "GET"),
+	PRE(KEYS "/openai/verify", "POST"),
+	PRE("/api/users/me/usage", "GET"),
+	PRE("/api/providers", "GET"),
+	PRE("/api/llm/chat", "POST"),
 	/* unknown paths */
 	R404("GET", ""),
 	R404("GET", "/"),
@@ -94,6 +108,9 @@ static const struct route_case route_cases[] = {
 	R404("POST", KEYS "/a/b/verify"),  /* {provider} is one segment */
 	R404("GET", "/users/me/api-keys"), /* the /api prefix is nginx's business */
 	R404("GET", "/api/llm"),
+	R404("OPTIONS", "/api/llm"), /* no preflight for a path nobody serves */
+	R404("OPTIONS", KEYS "/"),
+	R404("OPTIONS", "/users/me/api-keys"),
 	R404("POST", "/api/llm/chat/"),
 };
 
@@ -121,10 +138,13 @@ static void test_router_table(void **state)
 			assert_int_equal(out.needs_identity, c->id != ROUTE_HEALTH);
 			break;
 		case ROUTE_METHOD_NOT_ALLOWED:
+		case ROUTE_PREFLIGHT:
 			if (strcmp(out.allow, c->allow) != 0)
 				fail_msg("case %zu %s '%s': Allow '%s', want '%s'", i, c->method, c->path,
 					 out.allow, c->allow);
 			assert_string_equal(out.provider, "");
+			assert_non_null(out.name);
+			assert_int_equal(out.needs_identity, 0);
 			break;
 		case ROUTE_NOT_FOUND:
 			assert_string_equal(out.allow, "");

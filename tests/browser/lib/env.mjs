@@ -34,5 +34,9 @@ export function readEnv() {
     mockUrl: process.env.GOFANNON_TEST_MOCK_URL || null,
     mockControl: process.env.GOFANNON_TEST_MOCK_CONTROL || null,
     llmTimeout: Number(process.env.GOFANNON_TEST_LLM_TIMEOUT || 0) || null,
+    // With `tests/stack.py run --cross-origin`: two more origins serving a
+    // small page, the first listed in GOFANNON_ALLOWED_ORIGINS.
+    corsAllowed: process.env.GOFANNON_TEST_CORS_ALLOWED || null,
+    corsDenied: process.env.GOFANNON_TEST_CORS_DENIED || null,
   };
 }
