@@ -9,7 +9,7 @@ with uvloop and httptools, behind the same nginx (proxy_pass), reading the
 same Redis hash with redis.asyncio and answering the same JSON:
 
   GET /api/users/me/api-keys                      {"openaiApiKey": "sk-...wxyz" | null, ...}
-  GET /api/users/me/api-keys/{provider}/effective {"provider", "hasKey", "source"[, "error"]}
+  GET /api/users/me/api-keys/{provider}/effective {"provider", "hasKey", "has_key", "source"[, "error"]}
   GET /api/providers                              {"providers": [...]}
 
 Stored values are opened as the service opens them (XChaCha20-Poly1305 via
@@ -165,7 +165,7 @@ async def get_effective(provider: str, request: Request):
     if p is None:
         return reply({"detail": "Unknown provider: %s" % provider}, 400)
     source, key, error = effective(user, p, await fetch(user))
-    out = {"provider": p["id"], "hasKey": key is not None, "source": source}
+    out = {"provider": p["id"], "hasKey": key is not None, "has_key": key is not None, "source": source}
     if error:
         out["error"] = error
     return reply(out)
