@@ -18,6 +18,7 @@ As a command (what scripts/demo-ha runs):
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -63,7 +64,12 @@ class Node:
 
     def start(self, conf=None):
         conf = conf or os.path.join(self.dir, "%s.conf" % self.kind)
-        argv = ["redis-server", conf] + (["--sentinel"] if self.kind == "sentinel" else [])
+        if self.kind == "sentinel":
+            # Debian's redis-sentinel is redis-server started under that name
+            argv = ["redis-sentinel", conf] if shutil.which("redis-sentinel") else ["redis-server", conf,
+                                                                                   "--sentinel"]
+        else:
+            argv = ["redis-server", conf]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.ping(), 10, self.name)
@@ -261,6 +267,21 @@ def keyspace(node, pattern="*"):
             return out
 
 
+def watch_health(stack):
+    """Prints what /api/health says whenever it changes."""
+    last = None
+    while True:
+        try:
+            resp = stack.request("GET", "/api/health", timeout=3)
+            now = resp.raw if resp.status == 200 else "%d %s" % (resp.status, resp.raw)
+        except OSError as e:
+            now = "no answer: %s" % e
+        if now != last:
+            print("%s  %s" % (time.strftime("%H:%M:%S"), now), flush=True)
+            last = now
+        time.sleep(0.5)
+
+
 def main(argv):
     build_dir = None
     port = None
@@ -289,14 +310,17 @@ def main(argv):
                                            "  (primary)" if node is primary else "  (replica)"))
         for node in stack.sentinels:
             print("  %-12s %s  pid %d" % ("sentinel", node.address, node.proc.pid))
-        print("\nWatch a failover: in another terminal run")
-        print("  while sleep 0.5; do curl -s %s/api/health; echo; done" % stack.url)
-        print("then kill the primary:  kill -9 %d" % primary.proc.pid)
-        print("Sentinel log: %s/sentinel.log" % stack.sentinels[0].dir)
-        print("Ctrl-C stops everything.", flush=True)
+        print("  store a key  curl -s -X PUT -H 'X-Test-User: alice' -H 'Content-Type: application/json' \\")
+        print("                    -d '{\"provider\":\"openai\",\"apiKey\":\"sk-demo-0123456789abcdef\"}' \\")
+        print("                    %s/api/users/me/api-keys" % stack.url)
+        print("\nWatch a failover: kill the primary (kill -9 %d, or kill -STOP %d for a"
+              % (primary.proc.pid, primary.proc.pid))
+        print("primary cut off) and watch /api/health below; a killed primary comes back")
+        print("as a replica when started again: redis-server %s" % os.path.join(primary.dir, "server.conf"))
+        print("Sentinel's log: %s" % os.path.join(stack.sentinels[0].dir, "sentinel.log"))
+        print("Ctrl-C stops everything.\n", flush=True)
         try:
-            while True:
-                time.sleep(3600)
+            watch_health(stack)
         except KeyboardInterrupt:
             print("\nstopping", flush=True)
     return 0
