@@ -149,9 +149,10 @@ int rekey_all(struct app *app, struct rekey_report *report)
 		arena_init(&arena, REKEY_ARENA_MAX);
 		rc = keystore_scan_users(&app->store, &arena, cursor, &users, &count);
 		for (size_t i = 0; rc == GK_OK && i < count; i++) {
-			report->hashes++;
-			int urc = rekey_user(app, users[i], report);
+			int urc;
 
+			report->hashes++;
+			urc = rekey_user(app, users[i], report);
 			/* Redis gone, or a failover under way: stop here; a
 			 * second run takes up what this one left. */
 			if (urc == GK_UNAVAILABLE || urc == GK_UNCERTAIN)
