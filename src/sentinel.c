@@ -49,7 +49,8 @@ int sentinel_reply_is_master(const redisReply *reply)
 }
 
 /* AUTH to a sentinel that requires it (GOFANNON_SENTINEL_PASSWORD). */
-static int sentinel_auth(redisContext *c, const struct redis_target *t, char *why, size_t whylen)
+static int sentinel_auth(redisContext *c, const struct redis_address *s, const struct redis_target *t,
+			 char *why, size_t whylen)
 {
 	const char *argv[3];
 	int argc = 0, rc = GK_OK;
@@ -64,7 +65,8 @@ static int sentinel_auth(redisContext *c, const struct redis_target *t, char *wh
 	reply = redisCommandArgv(c, argc, argv, NULL);
 	if (!reply || reply->type == REDIS_REPLY_ERROR) {
 		/* Redis's error text names no password; hiredis's neither. */
-		set_error(why, whylen, "AUTH: %s", reply ? reply->str : c->errstr);
+		set_error(why, whylen, "sentinel %s:%d: AUTH: %s", s->host, s->port,
+			  reply ? reply->str : c->errstr);
 		rc = GK_ERR;
 	}
 	if (reply)
@@ -90,7 +92,7 @@ static int ask_one(const struct redis_address *s, const struct redis_target *t, 
 		set_error(why, whylen, "sentinel %s:%d: unable to set the timeout", s->host, s->port);
 		goto out;
 	}
-	if (sentinel_auth(c, t, why, whylen) != GK_OK)
+	if (sentinel_auth(c, s, t, why, whylen) != GK_OK)
 		goto out;
 	reply = redisCommandArgv(c, 3, argv, NULL);
 	if (!reply)

@@ -124,7 +124,8 @@ class HaStack(Stack):
     REPLICAS = 2
     SENTINELS = 3
     DOWN_AFTER_MS = 1000
-    FAILOVER_TIMEOUT_MS = 4000
+    # A failover that fails (a split vote) is retried after twice this.
+    FAILOVER_TIMEOUT_MS = 2000
     MIN_REPLICAS = 1
     # A cut-off primary refuses writes after this many seconds without a
     # replica's acknowledgement (shipped: 10).
