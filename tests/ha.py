@@ -8,7 +8,7 @@ three sentinels watching them (configurations rendered from the shipped
 ones by scripts/redis-ha-conf, users from scripts/redis/make-acl); the
 service gets GOFANNON_REDIS_URL=redis-sentinel://... with
 GOFANNON_SENTINEL_PASSWORD and GOFANNON_REDIS_MIN_REPLICAS. Sentinel's
-timings are shortened here (down-after-milliseconds 1000), never in the
+timings are shortened here (down-after-milliseconds 1500), never in the
 shipped configuration. Everything is started and stopped by the stack.
 
 As a command (what scripts/demo-ha runs):
@@ -123,7 +123,9 @@ class HaStack(Stack):
 
     REPLICAS = 2
     SENTINELS = 3
-    DOWN_AFTER_MS = 1000
+    # Around a second, as the issue asks; 1.5 s because on a loaded test machine
+    # a freshly promoted replica can miss 1 s and be failed over again.
+    DOWN_AFTER_MS = 1500
     # A failover that fails (a split vote) is retried after twice this.
     FAILOVER_TIMEOUT_MS = 2000
     MIN_REPLICAS = 1
