@@ -229,6 +229,85 @@ def test_reload_one_then_kill_the_other_under_load(stack):
                           len([r for r in puts if r[2] == 502]), len(monitor.counts)))
 
 
+class DyingInstance:
+    """A FastCGI "instance" on a port that reads what nginx sends and closes
+    the connection without answering, as an instance killed after taking a
+    request does. Keeps the bytes of every request it took."""
+
+    def __init__(self, port):
+        self.taken = []
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen(16)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(0.5)
+                data = b""
+                try:
+                    while len(data) < 65536:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                except OSError:
+                    pass
+                self.taken.append(data)
+
+    def took(self, user):
+        return [d for d in self.taken if user.encode() in d]
+
+    def close(self):
+        self.server.close()
+
+
+def test_a_write_is_never_sent_to_a_second_instance(stack):
+    """One instance takes requests and dies without answering. A GET it
+    took is answered by the other instance; a PUT it took answers 502 and
+    never reaches the other instance (nginx's default would resend it)."""
+    a, b = stack.ports
+    stack.instance_kill(b)
+    dying = DyingInstance(b)
+    seen = {"GET": 0, "PUT": 0}
+    deadline = time.monotonic() + 40
+    i = 0
+    try:
+        while (seen["GET"] == 0 or seen["PUT"] == 0) and time.monotonic() < deadline:
+            i += 1
+            user = "mh-dying-%d-%s" % (i, uuid.uuid4().hex[:8])
+            if i % 2:
+                r = stack.request("GET", API_KEYS, user=user)
+                if dying.took(user):
+                    seen["GET"] += 1
+                    assert r.status == 200, "a GET the dying instance took was not retried: %r" % r
+            else:
+                key = "sk-multihost-" + uuid.uuid4().hex
+                stack.remember_keys(key)
+                r = stack.request("PUT", API_KEYS, user=user, body={"provider": "openai", "apiKey": key})
+                if dying.took(user):
+                    seen["PUT"] += 1
+                    assert r.status == 502, "a PUT the dying instance took answered %r" % r
+                    assert stack.redis_cli("EXISTS", "gofannon:users:{%s}:apiKeys" % user) == 0, \
+                        "a PUT the dying instance took was sent to the other one too"
+                    assert "user=\"%s\"" % user not in stack.service_log_text()
+                else:
+                    assert r.status == 200, r
+            time.sleep(0.2)
+    finally:
+        dying.close()
+    assert seen["GET"] and seen["PUT"], "the dying instance took %s in 40 s" % seen
+    print("# dying instance: took %d GETs (each answered 200 by the other instance) and %d PUTs (each 502, "
+          "never sent to the other) of %d requests" % (seen["GET"], seen["PUT"], i))
+
+
 def test_every_location_of_the_single_site_is_in_the_multi_site(stack):
     """The multi-host site is a copy of the single one with changes: it
     must not lose a location when the single one gains one."""
