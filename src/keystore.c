@@ -165,7 +165,7 @@ static int find_master(struct keystore *ks, struct redis_address *addr)
 
 /* Sentinel mode: the sentinels may name a master that has just been
  * demoted, or a replica just promoted that does not know it yet. */
-static int check_master_role(struct keystore *ks)
+static int check_master_role(struct keystore *ks, const struct redis_address *addr)
 {
 	const char *argv[1] = { "ROLE" };
 	redisReply *reply = checked_reply(ks, "ROLE", redisCommandArgv(ks->ctx, 1, argv, NULL), 1);
@@ -177,6 +177,9 @@ static int check_master_role(struct keystore *ks)
 	freeReplyObject(reply);
 	if (is_master)
 		return GK_OK;
+	/* Logged each time, not once per outage: it names which server the
+	 * sentinels got wrong (attempts are spaced by the backoff). */
+	log_event(LOG_WARN, "redis_not_master", "address=\"%s:%d\"", addr->host, addr->port);
 	report_down(ks, "ROLE", "the server the sentinels named is not a master");
 	drop_connection(ks);
 	return GK_UNAVAILABLE;
@@ -217,7 +220,8 @@ static int open_connection(struct keystore *ks, const struct redis_address *mast
 		drop_connection(ks);
 		return GK_UNAVAILABLE;
 	}
-	if (authenticate(ks) != GK_OK || (master && check_master_role(ks) != GK_OK) || select_db(ks) != GK_OK)
+	if (authenticate(ks) != GK_OK || (master && check_master_role(ks, master) != GK_OK) ||
+	    select_db(ks) != GK_OK)
 		return GK_UNAVAILABLE;
 	return GK_OK;
 }

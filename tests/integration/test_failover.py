@@ -179,10 +179,34 @@ def wait_served_again(load, timeout=25):
         time.sleep(0.1)
 
 
-def test_health_names_the_master(stack):
+def test_health_names_the_master_and_a_master_turned_replica_is_left(stack):
+    """The primary made a replica behind Sentinel's back (REPLICAOF): a
+    write on the open connection gets READONLY, the next connection finds
+    ROLE "slave"; both are 503, and the service is back once it is a
+    primary again."""
+    master = stack.master()
     resp = stack.request("GET", "/api/health")
     assert resp.status == 200, resp
-    assert resp.json == {"status": "ok", "redis": {"master": stack.master().address}}, resp.raw
+    assert resp.json == {"status": "ok", "redis": {"master": master.address}}, resp.raw
+    user = "fo-readonly-%s" % uuid.uuid4().hex[:8]
+    key = new_key()
+    stack.remember_keys(key)
+    body = {"provider": "openai", "apiKey": key}
+    assert stack.request("PUT", API_KEYS, user=user, body=body).status == 200
+    # a replica of nothing: read-only, its data kept, its own replicas too
+    master.cli("REPLICAOF", "127.0.0.1", "1")
+    try:
+        statuses = [stack.request("PUT", API_KEYS, user=user, body=body) for _ in range(6)]
+    finally:
+        master.cli("REPLICAOF", "NO", "ONE")
+    assert all(r.status == 503 and r.json["detail"] in UNAVAILABLE for r in statuses), statuses
+    log = stack.service_log_text()
+    assert 'during=HSET error="READONLY' in log, log[-2000:]
+    assert 'event=redis_not_master address="%s"' % master.address in log, log[-2000:]
+    deadline = time.monotonic() + 15
+    while stack.request("PUT", API_KEYS, user=user, body=body).status != 200:
+        assert time.monotonic() < deadline, "not served again once the server is a primary again"
+        time.sleep(0.2)
 
 
 def test_sentinels_refusing_the_password_is_an_outage_that_says_why(stack):
