@@ -44,6 +44,13 @@ static int key_store_unavailable(struct exchange *ex)
 	return http_fail(ex->resp, 503, "Key store unavailable");
 }
 
+/* GK_UNCERTAIN: Redis took the write but too few replicas confirmed it
+ * (GOFANNON_REDIS_MIN_REPLICAS), so a failover may or may not keep it. */
+static int write_unconfirmed(struct exchange *ex)
+{
+	return http_fail(ex->resp, 503, "Key store unavailable: the write may or may not have been applied");
+}
+
 static int unknown_provider(struct exchange *ex, const char *id)
 {
 	size_t len = strlen(id);
@@ -158,11 +165,21 @@ static int reply_key_masks(struct exchange *ex)
 static int handle_health(struct exchange *ex)
 {
 	struct json_object *obj;
+	char buf[300];
+	const char *master;
 
 	if (keystore_ping(&ex->app->store) != GK_OK)
 		return key_store_unavailable(ex);
 	obj = json_object_new_object();
 	json_object_object_add(obj, "status", json_object_new_string("ok"));
+	/* With sentinels: which server this worker found to be the master. */
+	master = keystore_master(&ex->app->store, buf, sizeof(buf));
+	if (master) {
+		struct json_object *redis = json_object_new_object();
+
+		json_object_object_add(redis, "master", json_object_new_string(master));
+		json_object_object_add(obj, "redis", redis);
+	}
 	return http_ok(ex->resp, obj);
 }
 
@@ -224,6 +241,8 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at);
 	if (rc == GK_UNAVAILABLE)
 		return key_store_unavailable(ex);
+	if (rc == GK_UNCERTAIN)
+		return write_unconfirmed(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to store the key");
 	log_event(LOG_INFO, "key_stored", "provider=%s", p->id);
@@ -286,6 +305,8 @@ static int handle_delete_key(struct exchange *ex)
 	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
 	if (rc == GK_UNAVAILABLE)
 		return key_store_unavailable(ex);
+	if (rc == GK_UNCERTAIN)
+		return write_unconfirmed(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to delete the key");
 	log_event(LOG_INFO, "key_deleted", "provider=%s", p->id);
@@ -382,7 +403,7 @@ static void write_provider_status(struct exchange *ex, struct jsonw *w, const st
 	jsonw_key(w, "userKey");
 	write_user_key_status(w, p, sk, &eff);
 	jsonw_key(w, "envKey");
-	jsonw_bool(w, envkeys_get(&ex->app->envkeys, p->env_var) != NULL);
+	jsonw_bool(w, envkeys_of(&ex->app->envkeys, p) != NULL);
 	jsonw_key(w, "available");
 	jsonw_bool(w, eff.has_key);
 	jsonw_key(w, "source");
