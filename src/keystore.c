@@ -112,8 +112,6 @@ static int authenticate(struct keystore *ks)
 	if (ks->target.user[0])
 		argv[argc++] = ks->target.user;
 	argv[argc++] = ks->target.password;
-	if (!ks->ctx)
-		return GK_UNAVAILABLE;
 	return setup_command(ks, argc, argv);
 }
 
@@ -125,8 +123,6 @@ static int select_db(struct keystore *ks)
 	if (ks->target.db == 0)
 		return GK_OK;
 	snprintf(db, sizeof(db), "%d", ks->target.db);
-	if (!ks->ctx)
-		return GK_UNAVAILABLE;
 	return setup_command(ks, 2, argv);
 }
 
