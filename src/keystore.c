@@ -49,7 +49,6 @@ static void report_up(struct keystore *ks)
 	log_event(LOG_INFO, "redis_available", NULL);
 }
 
-/* Runs a command on the current connection; on a transport failure drops it. */
 /* Returns reply when it is one; NULL after logging the outage when the
  * transport failed (the connection is dropped) or Redis answered an error
  * (the connection is dropped too when drop_on_error is set). */
