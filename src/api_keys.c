@@ -231,6 +231,10 @@ static void write_provider_status(struct exchange *ex, struct jsonw *w, const st
 	jsonw_string(w, p->env_var);
 	jsonw_key(w, "userKeys");
 	jsonw_bool(w, p->user_key_field != NULL);
+	/* The PUT body's and GET /api/keys's name for the key, so the page
+	 * never derives it. */
+	jsonw_key(w, "userKeyField");
+	jsonw_string(w, p->user_key_field);
 	jsonw_key(w, "userKey");
 	write_user_key_status(w, p, sk, &eff);
 	jsonw_key(w, "envKey");
