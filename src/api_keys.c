@@ -2,7 +2,6 @@
  * keys: health, me, keys (GET, PUT, DELETE), effective, providers, usage.
  * Keys are opened and masked behind resolve.h; nothing here sees a key in
  * full but the one a PUT stores. */
-#include <json-c/json.h>
 #include <string.h>
 #include <time.h>
 
@@ -268,19 +267,18 @@ int api_keys_providers(struct exchange *ex)
 	return exchange_reply(ex, &w);
 }
 
-/* usage_get() builds its reply as a json-c object (usage.c, owned by the
- * key store's schema); it is the one reply not written with jsonw. */
 int api_keys_usage(struct exchange *ex)
 {
 	char month[USAGE_MONTH_LEN + 1];
-	struct json_object *obj;
+	struct jsonw w;
 	int rc;
 
 	usage_month(time(NULL), month);
-	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &obj);
+	exchange_writer(ex, &w);
+	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &w);
 	if (rc == GK_UNAVAILABLE)
 		return exchange_store_unavailable(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to read usage");
-	return http_ok(ex->resp, obj);
+	return exchange_reply(ex, &w);
 }

@@ -1,7 +1,6 @@
 /* api_llm.c: the endpoints that call a provider with the caller's effective
  * key: POST /api/llm/chat (whole or streamed) and POST .../verify
  * (docs/llm.md). Which HTTP status answers a failed call is llm.h's. */
-#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
