@@ -38,8 +38,17 @@ static int reply_key_masks(struct exchange *ex)
 	return exchange_reply(ex, &w);
 }
 
+/* GK_UNCERTAIN: Redis took the write but too few replicas confirmed it
+ * (GOFANNON_REDIS_MIN_REPLICAS), so a failover may or may not keep it. */
+static int write_unconfirmed(struct exchange *ex)
+{
+	return http_fail(ex->resp, 503, "Key store unavailable: the write may or may not have been applied");
+}
+
 int api_keys_health(struct exchange *ex)
 {
+	char buf[300];
+	const char *master;
 	struct jsonw w;
 
 	if (keystore_ping(&ex->app->store) != GK_OK)
@@ -48,6 +57,15 @@ int api_keys_health(struct exchange *ex)
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "status");
 	jsonw_string(&w, "ok");
+	/* With sentinels: which server this worker found to be the master. */
+	master = keystore_master(&ex->app->store, buf, sizeof(buf));
+	if (master) {
+		jsonw_key(&w, "redis");
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "master");
+		jsonw_string(&w, master);
+		jsonw_object_end(&w);
+	}
 	jsonw_object_end(&w);
 	return exchange_reply(ex, &w);
 }
@@ -92,6 +110,8 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at);
 	if (rc == GK_UNAVAILABLE)
 		return exchange_store_unavailable(ex);
+	if (rc == GK_UNCERTAIN)
+		return write_unconfirmed(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to store the key");
 	log_event(LOG_INFO, "key_stored", "provider=%s", p->id);
@@ -154,6 +174,8 @@ int api_keys_delete(struct exchange *ex)
 	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
 	if (rc == GK_UNAVAILABLE)
 		return exchange_store_unavailable(ex);
+	if (rc == GK_UNCERTAIN)
+		return write_unconfirmed(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to delete the key");
 	log_event(LOG_INFO, "key_deleted", "provider=%s", p->id);

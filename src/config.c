@@ -67,6 +67,24 @@ static int load_jwt(struct config *cfg, char *err, size_t errlen)
 	return GK_OK;
 }
 
+/* The settings for Sentinel and replicas that live outside the URL. */
+static int config_redis_ha(struct redis_target *t, char *err, size_t errlen)
+{
+	const char *user = env_or("GOFANNON_SENTINEL_USER", ""),
+		   *pw = env_or("GOFANNON_SENTINEL_PASSWORD", "");
+	long n;
+
+	if (strlen(user) >= sizeof(t->sentinel_user) || strlen(pw) >= sizeof(t->sentinel_password))
+		return set_error(err, errlen,
+				 "GOFANNON_SENTINEL_USER or GOFANNON_SENTINEL_PASSWORD is too long");
+	snprintf(t->sentinel_user, sizeof(t->sentinel_user), "%s", user);
+	snprintf(t->sentinel_password, sizeof(t->sentinel_password), "%s", pw);
+	if (env_number("GOFANNON_REDIS_MIN_REPLICAS", 0, 0, 100, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	t->min_replicas = (int)n;
+	return GK_OK;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
 	const char *level;
@@ -85,6 +103,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 		return set_error(err, errlen, "GOFANNON_REDIS_PREFIX must be at most 100 characters");
 	if (redis_url_parse(cfg->redis_url, &cfg->redis, why, sizeof(why)) != GK_OK)
 		return set_error(err, errlen, "GOFANNON_REDIS_URL: %s", why);
+	if (config_redis_ha(&cfg->redis, err, errlen) != GK_OK)
+		return GK_ERR;
 
 	if (env_number("GOFANNON_REDIS_TIMEOUT_MS", 1000, 10, 60000, &n, err, errlen) != GK_OK)
 		return GK_ERR;

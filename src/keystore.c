@@ -6,12 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "log.h"
+#include "sentinel.h"
 #include "status.h"
 
 #define KEY_NAME_MAX (128 + 256 + 32)
 #define UPDATED_SUFFIX ":updatedAt"
+/* Sentinel mode: the wait after a failed attempt to find the master. The
+ * cap bounds what a failover adds to the outage once it is over. */
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 500
+
+static redisReply *command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens);
 
 void keystore_init(struct keystore *ks, const struct redis_target *target, const char *prefix, int timeout_ms)
 {
@@ -49,9 +57,18 @@ static void report_up(struct keystore *ks)
 	log_event(LOG_INFO, "redis_available", NULL);
 }
 
+/* Errors by which a server says it is not (or no longer) a master that
+ * takes writes: a replica (READONLY), or a master cut off from its
+ * replicas (NOREPLICAS, min-replicas-to-write). Redis applied nothing. */
+static int not_the_master(const char *err)
+{
+	return strncmp(err, "READONLY", 8) == 0 || strncmp(err, "NOREPLICAS", 10) == 0;
+}
+
 /* Returns reply when it is one; NULL after logging the outage when the
  * transport failed (the connection is dropped) or Redis answered an error
- * (the connection is dropped too when drop_on_error is set). */
+ * (the connection is dropped too when drop_on_error is set, or when the
+ * server is not the master: the next call finds the master again). */
 static redisReply *checked_reply(struct keystore *ks, const char *command, redisReply *reply,
 				 int drop_on_error)
 {
@@ -62,6 +79,7 @@ static redisReply *checked_reply(struct keystore *ks, const char *command, redis
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
 		report_down(ks, command, reply->str);
+		drop_on_error |= not_the_master(reply->str);
 		freeReplyObject(reply);
 		if (drop_on_error)
 			drop_connection(ks);
@@ -111,12 +129,83 @@ static int select_db(struct keystore *ks)
 	return setup_command(ks, 2, argv);
 }
 
-static int connect_store(struct keystore *ks)
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void back_off(struct keystore *ks)
+{
+	ks->backoff_ms = ks->backoff_ms ? ks->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (ks->backoff_ms > BACKOFF_MAX_MS)
+		ks->backoff_ms = BACKOFF_MAX_MS;
+	ks->retry_at_ms = monotonic_ms() + ks->backoff_ms;
+}
+
+/* Sentinel mode: the master's address, from the sentinels. */
+static int find_master(struct keystore *ks, struct redis_address *addr)
+{
+	char why[400];
+
+	if (monotonic_ms() < ks->retry_at_ms) {
+		report_down(ks, "connect", "waiting before asking the sentinels again");
+		return GK_UNAVAILABLE;
+	}
+	if (sentinel_ask(&ks->target, ks->timeout_ms, &ks->sentinel_first, addr, why, sizeof(why)) != GK_OK) {
+		report_down(ks, "sentinel", why);
+		back_off(ks);
+		return GK_UNAVAILABLE;
+	}
+	return GK_OK;
+}
+
+/* Sentinel mode: the sentinels may name a master that has just been
+ * demoted, or a replica just promoted that does not know it yet. */
+static int check_master_role(struct keystore *ks, const struct redis_address *addr)
+{
+	const char *argv[1] = { "ROLE" };
+	redisReply *reply = checked_reply(ks, "ROLE", redisCommandArgv(ks->ctx, 1, argv, NULL), 1);
+	int is_master;
+
+	if (!reply)
+		return GK_UNAVAILABLE;
+	is_master = sentinel_reply_is_master(reply);
+	freeReplyObject(reply);
+	if (is_master)
+		return GK_OK;
+	/* Logged each time, not once per outage: it names which server the
+	 * sentinels got wrong (attempts are spaced by the backoff). */
+	log_event(LOG_WARN, "redis_not_master", "address=\"%s:%d\"", addr->host, addr->port);
+	report_down(ks, "ROLE", "the server the sentinels named is not a master");
+	drop_connection(ks);
+	return GK_UNAVAILABLE;
+}
+
+static void master_found(struct keystore *ks, const struct redis_address *addr)
+{
+	ks->backoff_ms = 0;
+	ks->retry_at_ms = 0;
+	if (strcmp(ks->master.host, addr->host) == 0 && ks->master.port == addr->port)
+		return;
+	if (ks->master.host[0])
+		log_event(LOG_INFO, "redis_master", "address=\"%s:%d\" previous=\"%s:%d\"", addr->host,
+			  addr->port, ks->master.host, ks->master.port);
+	else
+		log_event(LOG_INFO, "redis_master", "address=\"%s:%d\"", addr->host, addr->port);
+	ks->master = *addr;
+}
+
+static int open_connection(struct keystore *ks, const struct redis_address *master)
 {
 	struct timeval tv = { ks->timeout_ms / 1000, (ks->timeout_ms % 1000) * 1000 };
 
 	if (ks->target.path[0])
 		ks->ctx = redisConnectUnixWithTimeout(ks->target.path, tv);
+	else if (master)
+		ks->ctx = redisConnectWithTimeout(master->host, master->port, tv);
 	else
 		ks->ctx = redisConnectWithTimeout(ks->target.host, ks->target.port, tv);
 	if (!ks->ctx || ks->ctx->err) {
@@ -130,9 +219,34 @@ static int connect_store(struct keystore *ks)
 		drop_connection(ks);
 		return GK_UNAVAILABLE;
 	}
-	if (authenticate(ks) != GK_OK || select_db(ks) != GK_OK)
+	if (authenticate(ks) != GK_OK || (master && check_master_role(ks, master) != GK_OK) ||
+	    select_db(ks) != GK_OK)
 		return GK_UNAVAILABLE;
 	return GK_OK;
+}
+
+static int connect_store(struct keystore *ks)
+{
+	struct redis_address master;
+
+	if (!ks->target.master_name[0])
+		return open_connection(ks, NULL);
+	if (find_master(ks, &master) != GK_OK)
+		return GK_UNAVAILABLE;
+	if (open_connection(ks, &master) != GK_OK) {
+		back_off(ks);
+		return GK_UNAVAILABLE;
+	}
+	master_found(ks, &master);
+	return GK_OK;
+}
+
+const char *keystore_master(const struct keystore *ks, char *buf, size_t len)
+{
+	if (!ks->target.master_name[0] || !ks->ctx)
+		return NULL;
+	snprintf(buf, len, "%s:%d", ks->master.host, ks->master.port);
+	return buf;
 }
 
 /* A reused connection may have died while idle (Redis restarted): that
@@ -298,7 +412,7 @@ int keystore_put(struct keystore *ks, const char *user, const char *field, const
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
-	return GK_OK;
+	return keystore_wait_replicas(ks);
 }
 
 int keystore_delete(struct keystore *ks, const char *user, const char *field)
@@ -315,7 +429,7 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
-	return GK_OK;
+	return keystore_wait_replicas(ks);
 }
 
 /* Copies s into out as a SCAN MATCH pattern that matches s literally. */
@@ -403,6 +517,44 @@ static redisReply *command_watched(struct keystore *ks, int argc, const char **a
 	return checked_reply(ks, argv[0], reply, 1);
 }
 
+static void set_timeout_ms(struct keystore *ks, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ks->ctx)
+		redisSetTimeout(ks->ctx, tv);
+}
+
+int keystore_wait_replicas(struct keystore *ks)
+{
+	char want[16], ms[16];
+	const char *argv[3] = { "WAIT", want, ms };
+	redisReply *reply;
+	long long acked = -1;
+
+	if (ks->target.min_replicas <= 0)
+		return GK_OK;
+	snprintf(want, sizeof(want), "%d", ks->target.min_replicas);
+	snprintf(ms, sizeof(ms), "%d", ks->timeout_ms);
+	/* WAIT itself may block for the whole timeout: the socket waits
+	 * that long again for its answer, then goes back to the usual. */
+	set_timeout_ms(ks, 2 * ks->timeout_ms);
+	reply = command_watched(ks, 3, argv, NULL);
+	set_timeout_ms(ks, ks->timeout_ms);
+	if (!reply)
+		return GK_UNCERTAIN;
+	if (reply->type == REDIS_REPLY_INTEGER)
+		acked = reply->integer;
+	freeReplyObject(reply);
+	if (acked >= ks->target.min_replicas)
+		return GK_OK;
+	log_event(LOG_WARN, "write_unconfirmed", "replicas=%lld wanted=%d", acked, ks->target.min_replicas);
+	/* Fewer replicas than asked for: this master may be cut off, or
+	 * demoted already. Find the master again on the next call. */
+	drop_connection(ks);
+	return GK_UNCERTAIN;
+}
+
 /* Collects "field value" pairs of the new values into argv/lens after
  * argv[0..1] = HSET key; returns how many pairs. */
 static size_t collect_rewrites(const redisReply *all, struct arena *arena, keystore_rewrite_fn fn, void *ctx,
@@ -481,7 +633,7 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 	if (reply->type == REDIS_REPLY_NIL)
 		rc = GK_CONFLICT;
 	else if (reply->type == REDIS_REPLY_ARRAY)
-		rc = GK_OK;
+		rc = keystore_wait_replicas(ks);
 out:
 	if (reply)
 		freeReplyObject(reply);

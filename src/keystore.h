@@ -9,7 +9,19 @@
  * A keystore owns one connection, opened on first use with a connect and a
  * command timeout, dropped on any failure and opened again by the next call.
  * Every call returns GK_OK, or GK_UNAVAILABLE when Redis did not answer (the
- * caller answers 503). Not shared between processes: open it after fork. */
+ * caller answers 503). Not shared between processes: open it after fork.
+ *
+ * With sentinels (redis-sentinel:// URL) each connect first asks them where
+ * the master is (sentinel.h) and checks with ROLE that the server is the
+ * master; a READONLY or NOREPLICAS error drops the connection like a
+ * transport failure, so the next call finds the master again. After a
+ * failed attempt the next one waits a bounded, doubling backoff; calls in
+ * between answer GK_UNAVAILABLE at once.
+ *
+ * With min_replicas N > 0 (GOFANNON_REDIS_MIN_REPLICAS) every write is
+ * followed by WAIT N <timeout>; when fewer than N replicas acknowledge it
+ * the call returns GK_UNCERTAIN: Redis applied the write, or not, and it
+ * may or may not survive a failover. WAIT is not a consensus write. */
 #ifndef GK_KEYSTORE_H
 #define GK_KEYSTORE_H
 
@@ -28,6 +40,11 @@ struct keystore {
 	int timeout_ms;
 	struct redisContext *ctx;
 	int reported_down; /* an outage is logged once, and its end once */
+	/* sentinel mode */
+	struct redis_address master; /* the last master connected to; host empty before */
+	int sentinel_first;	     /* the sentinel to ask first: the last that answered */
+	long long retry_at_ms;	     /* no new attempt before this (CLOCK_MONOTONIC) */
+	int backoff_ms;		     /* 0 after a success, then doubling to a cap */
 };
 
 struct stored_key {
@@ -44,6 +61,14 @@ void keystore_release(struct keystore *ks);
 
 int keystore_ping(struct keystore *ks);
 
+/* Sentinel mode: "host:port" of the master the connection goes to, in buf;
+ * NULL without sentinels or without a connection. */
+const char *keystore_master(const struct keystore *ks, char *buf, size_t len);
+
+/* After a write sent with keystore_command: GK_OK when min_replicas
+ * replicas have it (or min_replicas is 0), else GK_UNCERTAIN. */
+int keystore_wait_replicas(struct keystore *ks);
+
 /* Fills out[i] for every provider i of reg (out has reg->count entries),
  * copying the values into arena. A reply of another shape than the HMGET
  * asked for is GK_UNAVAILABLE (logged as event=redis_reply_unexpected),
@@ -57,6 +82,7 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
  * *why naming what was wrong (never quoting the reply). */
 int keystore_check_hmget(const struct redisReply *reply, size_t fields, const char **why);
 
+/* Both return GK_UNCERTAIN when the write is not confirmed (see above). */
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
 		 const char *updated_at);
 int keystore_delete(struct keystore *ks, const char *user, const char *field);
@@ -86,7 +112,7 @@ typedef const char *(*keystore_rewrite_fn)(void *ctx, struct arena *arena, const
 /* Rewrites fields of one user's hash as fn decides, only if no other
  * client changed the hash meanwhile (WATCH, HGETALL, MULTI, HSET, EXEC).
  * Returns GK_OK; GK_CONFLICT when another client wrote first and nothing
- * was written (call again); GK_UNAVAILABLE; GK_NOMEM. */
+ * was written (call again); GK_UNAVAILABLE; GK_UNCERTAIN; GK_NOMEM. */
 int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user, keystore_rewrite_fn fn,
 		     void *ctx);
 

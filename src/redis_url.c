@@ -148,6 +148,97 @@ static int parse_unix(const char *p, struct redis_target *out, char *err, size_t
 	return GK_OK;
 }
 
+/* One "host[:port]" (an IPv6 address in brackets) of a sentinel list. */
+static int parse_address(const char *p, const char *end, struct redis_address *out)
+{
+	const char *colon = NULL, *host_end;
+	long n;
+
+	if (p < end && *p == '[') {
+		host_end = memchr(p, ']', (size_t)(end - p));
+		if (!host_end || (host_end + 1 < end && host_end[1] != ':'))
+			return GK_ERR;
+		p++;
+		colon = host_end + 1 < end ? host_end + 1 : NULL;
+	} else {
+		colon = memrchr(p, ':', (size_t)(end - p));
+		host_end = colon ? colon : end;
+	}
+	out->port = REDIS_SENTINEL_PORT;
+	if (colon) {
+		if (parse_number(colon + 1, (size_t)(end - colon - 1), 1, 65535, &n) != GK_OK)
+			return GK_ERR;
+		out->port = (int)n;
+	}
+	if (host_end == p || memchr(p, '@', (size_t)(host_end - p)))
+		return GK_ERR;
+	return copy_part(out->host, sizeof(out->host), p, (size_t)(host_end - p));
+}
+
+static int parse_sentinel_list(const char *p, const char *end, struct redis_target *out, char *err,
+			       size_t errlen)
+{
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+
+		if (!comma)
+			comma = end;
+		if (out->sentinel_count == REDIS_SENTINELS_MAX)
+			return set_error(err, errlen, "Redis URL lists more than %d sentinels",
+					 REDIS_SENTINELS_MAX);
+		if (parse_address(p, comma, &out->sentinels[out->sentinel_count]) != GK_OK)
+			return set_error(err, errlen,
+					 "Redis URL sentinel %d must be host or host:port with a port from 1 "
+					 "to 65535",
+					 out->sentinel_count + 1);
+		out->sentinel_count++;
+		p = comma + 1;
+	}
+	return GK_OK;
+}
+
+/* A master name as Sentinel configurations use them. */
+static int valid_master_name(const char *p, size_t len)
+{
+	if (len == 0 || len >= REDIS_MASTER_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)p[i]) && !strchr("._-", p[i]))
+			return 0;
+	return 1;
+}
+
+static int parse_sentinel(const char *p, struct redis_target *out, char *err, size_t errlen)
+{
+	const char *end = p + strlen(p);
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	const char *name, *name_end;
+	long n;
+
+	if (!slash)
+		return set_error(err, errlen,
+				 "Redis URL needs the master name: redis-sentinel://HOSTS/MASTER");
+	if (parse_userinfo(&p, slash, out, err, errlen) != GK_OK ||
+	    parse_sentinel_list(p, slash, out, err, errlen) != GK_OK)
+		return GK_ERR;
+	name = slash + 1;
+	name_end = memchr(name, '/', (size_t)(end - name));
+	if (!name_end)
+		name_end = end;
+	if (!valid_master_name(name, (size_t)(name_end - name)))
+		return set_error(err, errlen,
+				 "Redis URL master name must be 1 to %d letters, digits, '.', '_' or '-'",
+				 REDIS_MASTER_NAME_MAX - 1);
+	memcpy(out->master_name, name, (size_t)(name_end - name));
+	out->master_name[name_end - name] = '\0';
+	if (name_end < end && name_end + 1 < end) {
+		if (parse_number(name_end + 1, (size_t)(end - name_end - 1), 0, 1 << 20, &n) != GK_OK)
+			return set_error(err, errlen, "Redis URL database must be a number");
+		out->db = (int)n;
+	}
+	return GK_OK;
+}
+
 int redis_url_parse(const char *url, struct redis_target *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
@@ -156,5 +247,7 @@ int redis_url_parse(const char *url, struct redis_target *out, char *err, size_t
 		return parse_tcp(url + 8, out, err, errlen);
 	if (strncmp(url, "unix://", 7) == 0)
 		return parse_unix(url + 7, out, err, errlen);
-	return set_error(err, errlen, "Redis URL must start with redis:// or unix://");
+	if (strncmp(url, "redis-sentinel://", 17) == 0)
+		return parse_sentinel(url + 17, out, err, errlen);
+	return set_error(err, errlen, "Redis URL must start with redis://, unix:// or redis-sentinel://");
 }

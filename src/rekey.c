@@ -91,6 +91,8 @@ static const char *failure_reason(int rc)
 {
 	if (rc == GK_CONFLICT)
 		return "kept_changing";
+	if (rc == GK_UNCERTAIN)
+		return "write_unconfirmed";
 	return rc == GK_NOMEM ? "too_large" : "key_store_unavailable";
 }
 
@@ -148,8 +150,13 @@ int rekey_all(struct app *app, struct rekey_report *report)
 		arena_init(&arena, REKEY_ARENA_MAX);
 		rc = keystore_scan_users(&app->store, &arena, cursor, &users, &count);
 		for (size_t i = 0; rc == GK_OK && i < count; i++) {
+			int urc;
+
 			report->hashes++;
-			if (rekey_user(app, users[i], report) == GK_UNAVAILABLE)
+			urc = rekey_user(app, users[i], report);
+			/* Redis gone, or a failover under way: stop here; a
+			 * second run takes up what this one left. */
+			if (urc == GK_UNAVAILABLE || urc == GK_UNCERTAIN)
 				rc = GK_UNAVAILABLE;
 		}
 		arena_release(&arena);

@@ -11,5 +11,6 @@
 #define GK_UNAVAILABLE (-2) /* a backend (Redis) did not answer in time */
 #define GK_NOMEM (-3)	    /* allocation failed or a cap was reached */
 #define GK_CONFLICT (-4)    /* another client changed the data first: read it again */
+#define GK_UNCERTAIN (-5)   /* a write was sent but not confirmed: it may or may not be applied */
 
 #endif

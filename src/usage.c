@@ -62,7 +62,8 @@ int usage_add(struct keystore *ks, const char *user, const char *provider_id, co
 		if (rc != GK_OK)
 			return rc;
 	}
-	return GK_OK;
+	/* one WAIT for the three counters */
+	return keystore_wait_replicas(ks);
 }
 
 /* The counter of a field "<provider>:<counter>" in a HGETALL reply, or 0. */

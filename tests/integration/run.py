@@ -3,7 +3,8 @@
 
 Every module tests/integration/test_*.py holds functions test_*(stack); each
 gets a running stack (shared within a module, unless the module sets
-FRESH_STACK = True for a new one per test), runs with a bounded time, and is
+FRESH_STACK = True for a new one per test; STACK_CLASS and STACK_OPTIONS
+choose its kind and its options), runs with a bounded time, and is
 reported as TAP (one that raises unittest.SkipTest as skipped). After all
 modules, every log the stacks produced is searched for every key the tests
 used (Stack.remember_keys); a hit is a failure.
@@ -55,7 +56,9 @@ class Runner:
         self.stacks = []
 
     def new_stack(self, module):
-        stack = Stack(build_dir=self.build_dir, **getattr(module, "STACK_OPTIONS", {}))
+        # A module may bring its own kind of stack (a Stack subclass: tests/ha.py).
+        stack_class = getattr(module, "STACK_CLASS", Stack)
+        stack = stack_class(build_dir=self.build_dir, **getattr(module, "STACK_OPTIONS", {}))
         self.stacks.append(stack)
         return stack.start()
 

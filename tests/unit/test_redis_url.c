@@ -1,5 +1,6 @@
 /* test_redis_url.c: GOFANNON_REDIS_URL (product spec 5):
- * redis://[user:password@]host:port[/db] and unix:///path[?db=N]. */
+ * redis://[user:password@]host:port[/db], unix:///path[?db=N] and
+ * redis-sentinel://[user:password@]host[:port],.../MASTER[/db]. */
 #include "unit.h"
 
 #include "redis_url.h"
@@ -64,7 +65,7 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "", "must start with redis:// or unix://" },
+	{ "", "must start with redis://, unix:// or redis-sentinel://" },
 	{ "localhost:6379", "must start with" },
 	{ "http://localhost", "must start with" },
 	{ "rediss://localhost", "must start with" }, /* no TLS in hiredis 0.14 */
@@ -101,6 +102,27 @@ static const struct bad_case bad_cases[] = {
 	{ "unix:///tmp/r.sock?db=1048577", "?db=N" },
 	{ "unix:///tmp/r.sock?foo=1", "?db=N" },
 	{ "unix:///tmp/r.sock?", "?db=N" },
+	{ "redis-sentinel://", "needs the master name" },
+	{ "redis-sentinel://h1:26379", "needs the master name" },
+	{ "redis-sentinel:///mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://h1,/mymaster", "sentinel 2 must be" },
+	{ "redis-sentinel://,h1/mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://h1:0/mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://h1,h2:65536/mymaster", "sentinel 2 must be" },
+	{ "redis-sentinel://h1:/mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://[::1/mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://[::1]x/mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://[]:1/mymaster", "sentinel 1 must be" },
+	{ "redis-sentinel://u:pw@h1,x@h2/mymaster", "sentinel 2 must be" },
+	{ "redis-sentinel://a,b,c,d,e,f,g,h,i/mymaster", "more than 8 sentinels" },
+	{ "redis-sentinel://h1/", "master name must be" },
+	{ "redis-sentinel://h1//0", "master name must be" },
+	{ "redis-sentinel://h1/my master", "master name must be" },
+	{ "redis-sentinel://h1/m:1", "master name must be" },
+	{ "redis-sentinel://h1/m/x", "database" },
+	{ "redis-sentinel://h1/m/0/1", "database" },
+	{ "redis-sentinel://h1/m/1048577", "database" },
+	{ "redis-sentinel://u:p%zz@h1/m", "badly %-encoded" },
 };
 
 static void test_redis_url_bad(void **state)
@@ -116,6 +138,52 @@ static void test_redis_url_bad(void **state)
 		if (!strstr(err, c->err))
 			fail_msg("case %zu '%s': '%s' does not contain '%s'", i, c->url, err, c->err);
 	}
+}
+
+/* redis-sentinel://: the sentinels in order, the master name, the db. */
+static void test_redis_url_sentinel(void **state)
+{
+	struct redis_target t;
+	char err[256] = "";
+
+	(void)state;
+	memset(&t, 'X', sizeof(t));
+	assert_int_equal(redis_url_parse("redis-sentinel://gofannon-keys:p%40ss@10.0.0.1:26380,sentinel-b,"
+					 "[::1]:5000,[fe80::1]/gofannon-keys.main/3",
+					 &t, err, sizeof(err)),
+			 GK_OK);
+	assert_string_equal(t.master_name, "gofannon-keys.main");
+	assert_int_equal(t.db, 3);
+	assert_string_equal(t.user, "gofannon-keys");
+	assert_string_equal(t.password, "p@ss");
+	assert_string_equal(t.host, "");
+	assert_string_equal(t.path, "");
+	assert_int_equal(t.sentinel_count, 4);
+	assert_string_equal(t.sentinels[0].host, "10.0.0.1");
+	assert_int_equal(t.sentinels[0].port, 26380);
+	assert_string_equal(t.sentinels[1].host, "sentinel-b");
+	assert_int_equal(t.sentinels[1].port, REDIS_SENTINEL_PORT);
+	assert_string_equal(t.sentinels[2].host, "::1");
+	assert_int_equal(t.sentinels[2].port, 5000);
+	assert_string_equal(t.sentinels[3].host, "fe80::1");
+	assert_int_equal(t.sentinels[3].port, REDIS_SENTINEL_PORT);
+	/* the settings from other variables start empty */
+	assert_string_equal(t.sentinel_user, "");
+	assert_string_equal(t.sentinel_password, "");
+	assert_int_equal(t.min_replicas, 0);
+
+	assert_int_equal(redis_url_parse("redis-sentinel://h/m", &t, err, sizeof(err)), GK_OK);
+	assert_int_equal(t.sentinel_count, 1);
+	assert_string_equal(t.master_name, "m");
+	assert_int_equal(t.db, 0);
+	assert_string_equal(t.password, "");
+	assert_int_equal(redis_url_parse("redis-sentinel://a,b,c,d,e,f,g,h/m/", &t, err, sizeof(err)), GK_OK);
+	assert_int_equal(t.sentinel_count, REDIS_SENTINELS_MAX);
+	assert_string_equal(t.sentinels[7].host, "h");
+	/* a parse of another URL forgets the sentinels */
+	assert_int_equal(redis_url_parse("redis://h", &t, err, sizeof(err)), GK_OK);
+	assert_int_equal(t.sentinel_count, 0);
+	assert_string_equal(t.master_name, "");
 }
 
 /* Field sizes: host 255, socket path 107, user 127, password 255 bytes. */
@@ -178,6 +246,9 @@ static void test_redis_url_errors_hide_password(void **state)
 		"redis://SuperSecret@:1",
 		"unix://u:SuperSecret@relative",
 		"unix://SuperSecret@/tmp/r.sock?db=x",
+		"redis-sentinel://u:SuperSecret@h1,/m",
+		"redis-sentinel://u:SuperSecret@h1/bad name",
+		"redis-sentinel://u:SuperSecret@h1",
 		"redis://u:SuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecret"
 		"SuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecret"
 		"SuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecretSuperSecret"
@@ -220,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_redis_url_good),
 		cmocka_unit_test(test_redis_url_bad),
+		cmocka_unit_test(test_redis_url_sentinel),
 		cmocka_unit_test(test_redis_url_limits),
 		cmocka_unit_test(test_redis_url_errors_hide_password),
 		cmocka_unit_test(test_redis_url_reset),
