@@ -1,12 +1,11 @@
 /* api.h: the HTTP API, from a parsed request to a response.
  *
- * The one place that checks, in the order docs/api.md gives: route (404,
- * 405), identity (401, 400), Origin (403), then the handler's own checks
- * (413, 415, 422, unknown provider 400, key value 422, Redis 503). Handlers
- * report every failure through http_fail(), so each error has its status and
- * a one-sentence detail. OPTIONS on a known path is a CORS preflight,
- * answered 204 after routing and before any identity check; every reply
- * gets its CORS headers here (cors.h). */
+ * Checks run in the order docs/api.md gives: route (404, 405), identity
+ * (401, 400), Origin (403), then the handler's own checks (413, 415, 422,
+ * unknown provider 400, key value 422, Redis 503); exchange.h says how.
+ * OPTIONS on a known path is a CORS preflight, answered 204 after routing
+ * and before any identity check; every reply gets its CORS headers here
+ * (cors.h). */
 #ifndef GK_API_H
 #define GK_API_H
 

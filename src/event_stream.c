@@ -1,6 +1,5 @@
 #include "event_stream.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,18 +28,14 @@ int event_stream_begin(const struct http_stream *s, const struct http_header *he
 	return write_str(s, "\r\n") != 0 || s->flush(s->ctx) != 0 ? -1 : 0;
 }
 
-int event_stream_send(const struct http_stream *s, const char *name, struct json_object *data)
+int event_stream_send(const struct http_stream *s, const char *name, const char *json, size_t len)
 {
-	/* json-c escapes line breaks inside strings: the data stays one line. */
-	const char *json = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
-									JSON_C_TO_STRING_NOSLASHESCAPE);
 	char head[EVENT_HEAD_MAX];
 	int n = snprintf(head, sizeof(head), "%s%s%sdata: ", name ? "event: " : "", name ? name : "",
 			 name ? "\n" : "");
-	int failed = !json || n < 0 || (size_t)n >= sizeof(head) || s->write(s->ctx, head, (size_t)n) != 0 ||
-		     s->write(s->ctx, json, strlen(json)) != 0 || s->write(s->ctx, "\n\n", 2) != 0 ||
-		     s->flush(s->ctx) != 0;
 
-	json_object_put(data);
-	return failed ? -1 : 0;
+	if (!json || n < 0 || (size_t)n >= sizeof(head) || s->write(s->ctx, head, (size_t)n) != 0 ||
+	    s->write(s->ctx, json, len) != 0 || s->write(s->ctx, "\n\n", 2) != 0 || s->flush(s->ctx) != 0)
+		return -1;
+	return 0;
 }

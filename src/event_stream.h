@@ -15,14 +15,13 @@
 
 #include "http.h"
 
-struct json_object;
-
 /* The status line and the fixed headers, then headers[0..count) (the CORS
  * headers the API set on its reply), flushed. */
 int event_stream_begin(const struct http_stream *s, const struct http_header *headers, size_t count);
 
-/* One event: "event: <name>\n" when name is not NULL, then "data: <json>"
- * on one line and a blank line. Takes ownership of data. */
-int event_stream_send(const struct http_stream *s, const char *name, struct json_object *data);
+/* One event: "event: <name>\n" when name is not NULL, then "data: " and
+ * json[0..len) (jsonw's text, which escapes every line break, so it is one
+ * line) and a blank line. */
+int event_stream_send(const struct http_stream *s, const char *name, const char *json, size_t len);
 
 #endif

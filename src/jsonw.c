@@ -1,5 +1,6 @@
 #include "jsonw.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void jsonw_init(struct jsonw *w, struct arena *arena, size_t max)
@@ -185,4 +186,53 @@ const char *jsonw_finish(struct jsonw *w, size_t *len)
 	w->buf[w->len] = '\0';
 	*len = w->len;
 	return w->buf;
+}
+
+/* Like put_escaped, by length: a NUL is escaped, not an end. */
+static void put_escaped_len(struct jsonw *w, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t plain = 0;
+
+	put(w, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(w, s + plain, i - plain);
+		plain = i + 1;
+		if (c >= 0x20) {
+			esc[1] = (char)c;
+			put(w, esc, 2);
+		} else {
+			put(w, esc, 6);
+		}
+	}
+	put(w, s + plain, len - plain);
+	put(w, "\"", 1);
+}
+
+void jsonw_string_len(struct jsonw *w, const char *s, size_t len)
+{
+	begin_item(w);
+	put_escaped_len(w, s, len);
+}
+
+void jsonw_int(struct jsonw *w, long long value)
+{
+	char text[24];
+	int n = snprintf(text, sizeof(text), "%lld", value);
+
+	begin_item(w);
+	put(w, text, (size_t)n);
+}
+
+void jsonw_reset(struct jsonw *w)
+{
+	w->len = 0;
+	w->failed = 0;
+	w->depth = 0;
+	w->after_key = 0;
 }

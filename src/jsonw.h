@@ -36,8 +36,14 @@ void jsonw_key(struct jsonw *w, const char *key);
 void jsonw_string(struct jsonw *w, const char *s);
 void jsonw_bool(struct jsonw *w, int value);
 void jsonw_null(struct jsonw *w);
+/* A string of len bytes that may hold NULs (a provider's text). */
+void jsonw_string_len(struct jsonw *w, const char *s, size_t len);
+void jsonw_int(struct jsonw *w, long long value);
 /* The text written, NUL-terminated, with its length; NULL on failure
  * (cap reached, arena exhausted, unbalanced nesting). */
 const char *jsonw_finish(struct jsonw *w, size_t *len);
+/* Starts a new text in the buffer already grown, so that a stream's many
+ * small events reuse one buffer instead of taking a new one each. */
+void jsonw_reset(struct jsonw *w);
 
 #endif

@@ -65,7 +65,6 @@ static int not_the_master(const char *err)
 	return strncmp(err, "READONLY", 8) == 0 || strncmp(err, "NOREPLICAS", 10) == 0;
 }
 
-/* Runs a command on the current connection; on a transport failure drops it. */
 /* Returns reply when it is one; NULL after logging the outage when the
  * transport failed (the connection is dropped) or Redis answered an error
  * (the connection is dropped too when drop_on_error is set, or when the

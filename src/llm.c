@@ -656,3 +656,15 @@ out:
 	redact_detail(out, target->key);
 	return rc;
 }
+
+int llm_http_status(const struct llm_outcome *o)
+{
+	switch (o->result) {
+	case LLM_TIMEOUT:
+		return 504;
+	case LLM_CLIENT_GONE:
+		return 499;
+	default:
+		return 502;
+	}
+}

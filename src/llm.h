@@ -102,4 +102,9 @@ enum llm_result llm_verify(const struct llm_target *target, struct arena *arena,
 
 const char *llm_result_name(enum llm_result result);
 
+/* The HTTP status that answers a failed call: 504 for a timeout, 499
+ * (nginx's code; nobody reads the reply) when the client left, else 502,
+ * the provider's refusal of the key included. */
+int llm_http_status(const struct llm_outcome *o);
+
 #endif

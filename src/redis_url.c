@@ -35,7 +35,7 @@ static int copy_part(char *dst, size_t cap, const char *src, size_t len)
 	return GK_OK;
 }
 
-/* "user:password@" or "password@" (then user is empty) before rest. */
+/* The value of a hex digit, or -1. */
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -73,6 +73,8 @@ static int copy_decoded(char *dst, size_t cap, const char *src, size_t len)
 	return GK_OK;
 }
 
+/* "user:password@" or "password@" (then user is empty) at *p, before end;
+ * *p is moved past it. None is GK_OK. */
 static int parse_userinfo(const char **p, const char *end, struct redis_target *out, char *err, size_t errlen)
 {
 	const char *at = memchr(*p, '@', (size_t)(end - *p));

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "log.h"
+
 void resolve_effective_key(const struct keyring *ring, const struct envkeys *env, const char *user,
 			   const struct provider *provider, const struct stored_key *stored,
 			   struct effective_key *out)
@@ -47,4 +49,31 @@ const char *key_source_name(enum key_source source)
 		break;
 	}
 	return NULL;
+}
+
+const char *resolve_stored_mask(const struct keyring *ring, const char *user, const struct provider *provider,
+				const struct stored_key *stored, char mask[MASK_MAX + 1])
+{
+	struct secret plain;
+	enum open_result result;
+
+	if (!stored->sealed)
+		return NULL;
+	result = open_value(ring, user, provider->id, stored->sealed, stored->sealed_len, &plain);
+	if (result != OPEN_OK) {
+		log_event(LOG_WARN, "stored_key_unreadable", "provider=%s reason=%d", provider->id,
+			  (int)result);
+		return NULL;
+	}
+	mask_key(plain.value, plain.len, mask);
+	secret_wipe(&plain);
+	return mask;
+}
+
+const char *effective_key_mask(const struct effective_key *key, char mask[MASK_MAX + 1])
+{
+	if (key->source != SOURCE_USER || !key->has_key)
+		return NULL;
+	mask_key(key->key.value, key->key.len, mask);
+	return mask;
 }

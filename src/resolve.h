@@ -10,6 +10,7 @@
 #include "envkeys.h"
 #include "keyring.h"
 #include "keystore.h"
+#include "mask.h"
 #include "registry.h"
 #include "seal.h"
 #include "secret.h"
@@ -31,6 +32,16 @@ void resolve_effective_key(const struct keyring *ring, const struct envkeys *env
 			   const struct provider *provider, const struct stored_key *stored,
 			   struct effective_key *out);
 void effective_key_wipe(struct effective_key *key);
+
+/* The mask of the user's stored key into mask, or NULL when none is stored
+ * or it does not open (logged; GET /api/keys shows it as null, and
+ * .../effective says why). The opened key is wiped before this returns. */
+const char *resolve_stored_mask(const struct keyring *ring, const char *user, const struct provider *provider,
+				const struct stored_key *stored, char mask[MASK_MAX + 1]);
+
+/* The mask of key into mask when it is the user's own key, opened; else
+ * NULL: a system-wide key is never shown, not even masked. */
+const char *effective_key_mask(const struct effective_key *key, char mask[MASK_MAX + 1]);
 
 /* "user", "env", or NULL for none. */
 const char *key_source_name(enum key_source source);

@@ -1,7 +1,6 @@
 #include "usage.h"
 
 #include <hiredis/hiredis.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,36 +84,44 @@ static long reply_count(const redisReply *reply, const char *provider_id, const 
 	return 0;
 }
 
+/* {"openai":{"requests":3,"inputTokens":30,"outputTokens":12},...} from
+ * a HGETALL reply, every provider of reg in registry order. */
+static void write_providers(struct jsonw *w, const redisReply *reply, const struct registry *reg)
+{
+	jsonw_object_begin(w);
+	for (size_t i = 0; i < reg->count; i++) {
+		const char *id = reg->providers[i].id;
+
+		jsonw_key(w, id);
+		jsonw_object_begin(w);
+		for (size_t k = 0; k < 3; k++) {
+			jsonw_key(w, counters[k]);
+			jsonw_int(w,
+				  reply->type == REDIS_REPLY_ARRAY ? reply_count(reply, id, counters[k]) : 0);
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_object_end(w);
+}
+
 int usage_get(struct keystore *ks, const char *user, const char *month, const struct registry *reg,
-	      struct json_object **out)
+	      struct jsonw *w)
 {
 	char key[USAGE_KEY_MAX];
 	const char *argv[2] = { "HGETALL", key };
-	struct json_object *obj, *providers;
 	redisReply *reply;
 
-	*out = NULL;
 	if (usage_key(ks, user, month, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
 	reply = keystore_command(ks, 2, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
-	providers = json_object_new_object();
-	for (size_t i = 0; i < reg->count; i++) {
-		const char *id = reg->providers[i].id;
-		struct json_object *entry = json_object_new_object();
-
-		for (size_t k = 0; k < 3; k++) {
-			long n = reply->type == REDIS_REPLY_ARRAY ? reply_count(reply, id, counters[k]) : 0;
-
-			json_object_object_add(entry, counters[k], json_object_new_int64(n));
-		}
-		json_object_object_add(providers, id, entry);
-	}
+	jsonw_object_begin(w);
+	jsonw_key(w, "month");
+	jsonw_string(w, month);
+	jsonw_key(w, "providers");
+	write_providers(w, reply, reg);
+	jsonw_object_end(w);
 	freeReplyObject(reply);
-	obj = json_object_new_object();
-	json_object_object_add(obj, "month", json_object_new_string(month));
-	json_object_object_add(obj, "providers", providers);
-	*out = obj;
 	return GK_OK;
 }

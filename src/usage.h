@@ -12,10 +12,9 @@
 #include <time.h>
 
 #include "chat.h"
+#include "jsonw.h"
 #include "keystore.h"
 #include "registry.h"
-
-struct json_object;
 
 #define USAGE_MONTH_LEN 7 /* "2026-11" */
 
@@ -26,12 +25,13 @@ void usage_month(time_t t, char out[USAGE_MONTH_LEN + 1]);
 int usage_add(struct keystore *ks, const char *user, const char *provider_id, const struct chat_usage *usage,
 	      time_t now);
 
-/* Reads one month into a new JSON object:
+/* Writes one month into w as
  *   {"month":"2026-11","providers":{"openai":{"requests":3,"inputTokens":30,
  *    "outputTokens":12},...}}
  * with every provider of reg, in registry order, zeros where nothing was
- * counted. GK_OK with *out owned by the caller, or GK_UNAVAILABLE. */
+ * counted. GK_OK (w may still have failed: jsonw_finish says), GK_NOMEM or
+ * GK_UNAVAILABLE. */
 int usage_get(struct keystore *ks, const char *user, const char *month, const struct registry *reg,
-	      struct json_object **out);
+	      struct jsonw *w);
 
 #endif

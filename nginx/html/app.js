@@ -150,7 +150,8 @@ async function refreshRow(row, keys) {
     // fall through to the answer we already have
   }
   if (!keys) return; // nothing better known: leave the row as it is
-  const masked = keys ? keys[`${id}ApiKey`] ?? null : null;
+  const field = row.provider.userKeyField;
+  const masked = field ? keys[field] ?? null : null;
   const old = row.provider;
   updateRow(row, {
     ...old,

@@ -189,7 +189,8 @@ async def get_providers(request: Request):
             if error:
                 user_key["error"] = error
         out.append({"id": p["id"], "name": p["name"], "description": p["description"], "envVar": p["envVar"],
-                    "userKeys": bool(p.get("userKeyField")), "userKey": user_key,
+                    "userKeys": bool(p.get("userKeyField")), "userKeyField": p.get("userKeyField"),
+                    "userKey": user_key,
                     "envKey": ENV_KEYS.get(p["envVar"]) is not None, "available": key is not None,
                     "source": source, "verifyBilled": p.get("verify") == "chat"})
     return reply({"providers": out})

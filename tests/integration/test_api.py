@@ -321,6 +321,10 @@ def test_providers_lists_every_registry_entry_with_its_status(stack):
     anthropic = by_id["anthropic"]
     assert anthropic["name"] == "Anthropic" and anthropic["envVar"] == "ANTHROPIC_API_KEY"
     assert anthropic["userKeys"] is True and anthropic["userKey"]["configured"] is True
+    # the member of PUT bodies' answers and GET .../api-keys that holds each mask
+    masks = expect(stack.request("GET", API_KEYS, user=user), 200)
+    assert [p["userKeyField"] for p in providers] == list(masks)
+    assert masks[anthropic["userKeyField"]] == anthropic["userKey"]["masked"]
     assert anthropic["userKey"]["masked"] == "sk-..." + key[-4:]
     assert time.strptime(anthropic["userKey"]["updatedAt"], "%Y-%m-%dT%H:%M:%SZ")
     assert anthropic["available"] is True and anthropic["source"] == "user" and anthropic["envKey"] is False

@@ -115,7 +115,8 @@ def test_a_registry_file_adds_a_provider_without_recompiling(stack):
     listed = stack.request("GET", "/api/providers", user=user).json["providers"]
     assert [p["id"] for p in listed] == ["openai", "mistral", "bedrock"]
     bedrock = listed[2]
-    assert bedrock["userKeys"] is False and bedrock["userKey"] is None
+    assert bedrock["userKeys"] is False and bedrock["userKey"] is None and bedrock["userKeyField"] is None
+    assert listed[1]["userKeyField"] == "mistralApiKey"
     assert bedrock["available"] is True and bedrock["source"] == "env"
     resp = stack.request("PUT", API_KEYS, user=user, body={"provider": "bedrock", "apiKey": key})
     assert resp.status == 400 and "does not take user keys" in resp.json["detail"], resp

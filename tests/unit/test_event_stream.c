@@ -1,10 +1,16 @@
 /* test_event_stream.c: the bytes of a streamed reply to the client, and a
  * failed write reported at once. */
-#include "unit.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
 
-#include <json-c/json.h>
+#include <string.h>
 
+#include "arena.h"
 #include "event_stream.h"
+#include "jsonw.h"
 
 struct sink {
 	char data[1024];
@@ -46,22 +52,34 @@ static void test_headers_then_events_each_flushed(void **state)
 {
 	struct sink s;
 	struct http_stream stream = stream_to(&s);
-	struct json_object *delta = json_object_new_object(), *done = json_object_new_object();
+	static const char done[] = "{\"usage\":{}}";
+	struct arena arena;
+	struct jsonw w;
+	const char *delta;
+	size_t len;
 
-	json_object_object_add(delta, "delta", json_object_new_string("a\nb/\"c\""));
-	json_object_object_add(done, "usage", json_object_new_object());
+	/* The delta as the API writes it: its line break stays escaped. */
+	arena_init(&arena, 64 * 1024);
+	jsonw_init(&w, &arena, 1024);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "delta");
+	jsonw_string_len(&w, "a\nb/\"c\"", 7);
+	jsonw_object_end(&w);
+	delta = jsonw_finish(&w, &len);
+	assert_non_null(delta);
 	assert_int_equal(event_stream_begin(&stream, NULL, 0), 0);
-	assert_int_equal(event_stream_send(&stream, NULL, delta), 0);
-	assert_int_equal(event_stream_send(&stream, "done", done), 0);
+	assert_int_equal(event_stream_send(&stream, NULL, delta, len), 0);
+	assert_int_equal(event_stream_send(&stream, "done", done, strlen(done)), 0);
 	assert_string_equal(s.data, "Status: 200 OK\r\n"
 				    "Content-Type: text/event-stream\r\n"
 				    "Cache-Control: no-store\r\n"
 				    "X-Content-Type-Options: nosniff\r\n"
 				    "X-Accel-Buffering: no\r\n"
 				    "\r\n"
-				    "data: {\"delta\":\"a\\nb/\\\"c\\\"\"}\n\n"
+				    "data: {\"delta\":\"a\\u000ab/\\\"c\\\"\"}\n\n"
 				    "event: done\ndata: {\"usage\":{}}\n\n");
 	assert_int_equal(s.flushes, 3);
+	arena_release(&arena);
 }
 
 /* The reply's own headers (CORS) follow the fixed ones, before the blank
@@ -100,7 +118,7 @@ static void test_a_failed_write_is_reported(void **state)
 
 	s.fail_after = 10;
 	assert_int_equal(event_stream_begin(&stream, NULL, 0), -1);
-	assert_int_equal(event_stream_send(&stream, "error", json_object_new_object()), -1);
+	assert_int_equal(event_stream_send(&stream, "error", "{}", 2), -1);
 }
 
 int main(void)

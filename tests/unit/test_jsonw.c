@@ -134,6 +134,69 @@ static void test_jsonw_grows_past_its_first_buffer(void **state)
 	arena_release(&arena);
 }
 
+/* A provider's text by length: NULs and every escape survive the round trip
+ * through json-c, and numbers are plain. */
+static void test_jsonw_string_len_and_int(void **state)
+{
+	static const char text[] = "a\0b\n\"c\\\x1f/\xc3\xab";
+	struct json_object *back, *member;
+	struct arena arena;
+	struct jsonw w;
+	const char *out;
+	size_t len;
+
+	(void)state;
+	arena_init(&arena, ARENA_CAP);
+	jsonw_init(&w, &arena, 1024);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "s");
+	jsonw_string_len(&w, text, sizeof(text) - 1);
+	jsonw_key(&w, "n");
+	jsonw_int(&w, -9007199254740993LL);
+	jsonw_object_end(&w);
+	out = jsonw_finish(&w, &len);
+	assert_non_null(out);
+	assert_string_equal(out,
+			    "{\"s\":\"a\\u0000b\\u000a\\\"c\\\\\\u001f/\xc3\xab\",\"n\":-9007199254740993}");
+	back = json_tokener_parse(out);
+	assert_non_null(back);
+	assert_true(json_object_object_get_ex(back, "s", &member));
+	assert_int_equal(json_object_get_string_len(member), sizeof(text) - 1);
+	assert_memory_equal(json_object_get_string(member), text, sizeof(text) - 1);
+	json_object_put(back);
+	arena_release(&arena);
+}
+
+/* A reset writer starts a new text in the buffer it already has: a
+ * stream's events do not take arena memory each. */
+static void test_jsonw_reset_reuses_the_buffer(void **state)
+{
+	struct arena arena;
+	struct jsonw w;
+	const char *first, *second;
+	size_t len, used;
+
+	(void)state;
+	arena_init(&arena, ARENA_CAP);
+	jsonw_init(&w, &arena, 1024);
+	jsonw_string(&w, "first");
+	first = jsonw_finish(&w, &len);
+	assert_non_null(first);
+	used = arena.used;
+	for (int i = 0; i < 100; i++) {
+		jsonw_reset(&w);
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "delta");
+		jsonw_string(&w, "second");
+		jsonw_object_end(&w);
+		second = jsonw_finish(&w, &len);
+		assert_ptr_equal(second, first);
+		assert_string_equal(second, "{\"delta\":\"second\"}");
+	}
+	assert_int_equal(arena.used, used);
+	arena_release(&arena);
+}
+
 static void test_jsonw_refuses_past_the_cap(void **state)
 {
 	struct arena arena;
@@ -201,6 +264,8 @@ int main(void)
 		cmocka_unit_test(test_jsonw_nested_reply),
 		cmocka_unit_test(test_jsonw_escapes_strings),
 		cmocka_unit_test(test_jsonw_grows_past_its_first_buffer),
+		cmocka_unit_test(test_jsonw_string_len_and_int),
+		cmocka_unit_test(test_jsonw_reset_reuses_the_buffer),
 		cmocka_unit_test(test_jsonw_refuses_past_the_cap),
 		cmocka_unit_test(test_jsonw_refuses_when_the_arena_is_full),
 		cmocka_unit_test(test_jsonw_refuses_unbalanced_nesting),

@@ -60,6 +60,50 @@ export default [
   },
 
   {
+    name: 'when the list cannot be fetched after a save, the row takes its mask from the PUT answer, by userKeyField',
+    async fn(t) {
+      const context = await t.newContext();
+      const page = await t.newPage(context);
+      const { none } = await pickProviders(context);
+      const target = none[0];
+      // The page must read the member the API names, not derive it from the
+      // id: here both the listing and the PUT answer call it renamedField.
+      let listings = 0;
+      await page.route('**/api/providers', async (route) => {
+        listings += 1;
+        if (listings > 1) {
+          await route.abort('connectionrefused');
+          return;
+        }
+        const response = await route.fetch();
+        const json = await response.json();
+        json.providers = json.providers.map((p) => (p.id !== target.id ? p
+          : { ...p, userKeyField: 'renamedField' }));
+        await route.fulfill({ response, json });
+      });
+      await page.route('**/api/users/me/api-keys', async (route) => {
+        const response = await route.fetch();
+        const json = await response.json();
+        if (route.request().method() === 'PUT') {
+          json.renamedField = json[target.userKeyField];
+          delete json[target.userKeyField];
+        }
+        await route.fulfill({ response, json });
+      });
+      await page.goto('/profile/api-keys');
+      await waitForText(chipOf(page, target.id), 'Not configured', { exact: true });
+
+      const key = fakeKey();
+      await editButtonOf(page, target.id).click();
+      await inputOf(page, target.id).fill(key);
+      await saveButtonOf(page, target.id).click();
+      await waitForText(chipOf(page, target.id), 'Configured', { exact: true });
+      await waitForText(maskTextOf(page, target.id), maskOf(key), { exact: true });
+      assert.ok(listings >= 2, 'the page asked for the list again and was refused');
+    },
+  },
+
+  {
     name: 'update a key: the editor replaces it and the row shows the new mask',
     async fn(t) {
       const { context, page } = await t.openProfile();

@@ -112,13 +112,13 @@ export default [
         }));
         json.providers.push({
           id: 'acme', name: 'Acme AI', description: 'A provider added to the registry file.',
-          envVar: 'ACME_API_KEY', userKeys: true,
+          envVar: 'ACME_API_KEY', userKeys: true, userKeyField: 'acmeApiKey',
           userKey: { configured: false, masked: null, updatedAt: null },
           envKey: false, available: false, source: null,
         });
         json.providers.push({
           id: 'bedrock', name: 'AWS Bedrock', description: 'Models through AWS credentials.',
-          envVar: 'AWS_ACCESS_KEY_ID', userKeys: false, userKey: null,
+          envVar: 'AWS_ACCESS_KEY_ID', userKeys: false, userKeyField: null, userKey: null,
           envKey: true, available: true, source: 'env',
         });
         await route.fulfill({ response, json });

@@ -1,0 +1,306 @@
+/* api_keys.c: the endpoints about the service, the caller and the caller's
+ * keys: health, me, keys (GET, PUT, DELETE), effective, providers, usage.
+ * Keys are opened and masked behind resolve.h; nothing here sees a key in
+ * full but the one a PUT stores. */
+#include <string.h>
+#include <time.h>
+
+#include "api_handlers.h"
+#include "apikey.h"
+#include "body.h"
+#include "log.h"
+#include "mask.h"
+#include "seal.h"
+#include "status.h"
+#include "usage.h"
+
+/* {"openaiApiKey": "sk-...wxyz" | null, ...} in registry order. */
+static int reply_key_masks(struct exchange *ex)
+{
+	const struct registry *reg = &ex->app->registry;
+	struct stored_key *stored = exchange_fetch_keys(ex);
+	char mask[MASK_MAX + 1];
+	struct jsonw w;
+
+	if (!stored)
+		return GK_ERR;
+	exchange_writer(ex, &w);
+	jsonw_object_begin(&w);
+	for (size_t i = 0; i < reg->count; i++) {
+		const struct provider *p = &reg->providers[i];
+
+		if (!p->user_key_field)
+			continue;
+		jsonw_key(&w, p->user_key_field);
+		jsonw_string(&w, resolve_stored_mask(&ex->app->keyring, ex->user, p, &stored[i], mask));
+	}
+	jsonw_object_end(&w);
+	return exchange_reply(ex, &w);
+}
+
+/* GK_UNCERTAIN: Redis took the write but too few replicas confirmed it
+ * (GOFANNON_REDIS_MIN_REPLICAS), so a failover may or may not keep it. */
+static int write_unconfirmed(struct exchange *ex)
+{
+	return http_fail(ex->resp, 503, "Key store unavailable: the write may or may not have been applied");
+}
+
+int api_keys_health(struct exchange *ex)
+{
+	char buf[300];
+	const char *master;
+	struct jsonw w;
+
+	if (keystore_ping(&ex->app->store) != GK_OK)
+		return exchange_store_unavailable(ex);
+	exchange_writer(ex, &w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "status");
+	jsonw_string(&w, "ok");
+	/* With sentinels: which server this worker found to be the master. */
+	master = keystore_master(&ex->app->store, buf, sizeof(buf));
+	if (master) {
+		jsonw_key(&w, "redis");
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "master");
+		jsonw_string(&w, master);
+		jsonw_object_end(&w);
+	}
+	jsonw_object_end(&w);
+	return exchange_reply(ex, &w);
+}
+
+int api_keys_me(struct exchange *ex)
+{
+	struct jsonw w;
+
+	exchange_writer(ex, &w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "id");
+	jsonw_string(&w, ex->user);
+	jsonw_object_end(&w);
+	return exchange_reply(ex, &w);
+}
+
+int api_keys_get(struct exchange *ex)
+{
+	return reply_key_masks(ex);
+}
+
+static void format_utc_now(char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int store_key(struct exchange *ex, const struct provider *p, const char *key, size_t len)
+{
+	char *sealed = arena_alloc(ex->req->arena, SEALED_MAX);
+	char updated_at[32];
+	int rc;
+
+	if (!sealed)
+		return http_fail(ex->resp, 500, "Out of memory");
+	if (seal_value(&ex->app->keyring, ex->user, p->id, key, len, sealed, SEALED_MAX) != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to seal the key");
+	format_utc_now(updated_at);
+	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at);
+	if (rc == GK_UNAVAILABLE)
+		return exchange_store_unavailable(ex);
+	if (rc == GK_UNCERTAIN)
+		return write_unconfirmed(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to store the key");
+	log_event(LOG_INFO, "key_stored", "provider=%s", p->id);
+	return GK_OK;
+}
+
+/* The provider and the key (apiKey, or Gofannon's api_key) of a PUT body;
+ * a 422 naming the field when one is missing or not a string. */
+static int put_body_fields(struct exchange *ex, struct json_object *root, const char **provider_id,
+			   const char **value, size_t *value_len)
+{
+	char why[96];
+	size_t provider_len;
+
+	if (body_get_string(root, "provider", NULL, 1, provider_id, &provider_len, why, sizeof(why)) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	if (body_get_string(root, "apiKey", "api_key", 1, value, value_len, why, sizeof(why)) != GK_OK)
+		return http_fail(ex->resp, 422, why);
+	return GK_OK;
+}
+
+int api_keys_put(struct exchange *ex)
+{
+	struct json_object *root;
+	const char *provider_id, *value, *key, *why;
+	size_t value_len, key_len;
+	const struct provider *p;
+	int rc = GK_ERR;
+
+	if (exchange_read_json(ex, 0, &root) != GK_OK)
+		return GK_ERR;
+	if (put_body_fields(ex, root, &provider_id, &value, &value_len) != GK_OK)
+		goto out;
+	p = registry_find(&ex->app->registry, provider_id);
+	if (!p) {
+		exchange_unknown_provider(ex, provider_id);
+		goto out;
+	}
+	if (exchange_require_user_keys(ex, p) != GK_OK)
+		goto out;
+	if (apikey_normalize(value, value_len, &key, &key_len, &why) != GK_OK) {
+		http_fail(ex->resp, 422, why);
+		goto out;
+	}
+	if (store_key(ex, p, key, key_len) != GK_OK)
+		goto out;
+	rc = reply_key_masks(ex);
+out:
+	body_free(root);
+	return rc;
+}
+
+int api_keys_delete(struct exchange *ex)
+{
+	const struct provider *p = exchange_path_provider(ex);
+	int rc;
+
+	if (!p || exchange_require_user_keys(ex, p) != GK_OK)
+		return GK_ERR;
+	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
+	if (rc == GK_UNAVAILABLE)
+		return exchange_store_unavailable(ex);
+	if (rc == GK_UNCERTAIN)
+		return write_unconfirmed(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to delete the key");
+	log_event(LOG_INFO, "key_deleted", "provider=%s", p->id);
+	return reply_key_masks(ex);
+}
+
+int api_keys_effective(struct exchange *ex)
+{
+	const struct provider *p = exchange_path_provider(ex);
+	struct effective_key eff;
+	struct jsonw w;
+
+	if (!p || exchange_resolve(ex, p, &eff) != GK_OK)
+		return GK_ERR;
+	exchange_writer(ex, &w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "provider");
+	jsonw_string(&w, p->id);
+	jsonw_key(&w, "hasKey");
+	jsonw_bool(&w, eff.has_key);
+	/* Gofannon's own front end and backend spell it has_key. */
+	jsonw_key(&w, "has_key");
+	jsonw_bool(&w, eff.has_key);
+	jsonw_key(&w, "source");
+	jsonw_string(&w, key_source_name(eff.source));
+	if (eff.error) {
+		jsonw_key(&w, "error");
+		jsonw_string(&w, eff.error);
+	}
+	jsonw_object_end(&w);
+	effective_key_wipe(&eff);
+	return exchange_reply(ex, &w);
+}
+
+/* The userKey member of a provider's status; eff was resolved from sk, so
+ * the stored key is opened once per provider. */
+static void write_user_key_status(struct jsonw *w, const struct provider *p, const struct stored_key *sk,
+				  const struct effective_key *eff)
+{
+	char mask[MASK_MAX + 1];
+
+	if (!p->user_key_field) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	jsonw_key(w, "configured");
+	jsonw_bool(w, sk->sealed != NULL);
+	jsonw_key(w, "masked");
+	jsonw_string(w, effective_key_mask(eff, mask));
+	jsonw_key(w, "updatedAt");
+	jsonw_string(w, sk->updated_at);
+	if (eff->error) {
+		jsonw_key(w, "error");
+		jsonw_string(w, eff->error);
+	}
+	jsonw_object_end(w);
+}
+
+static void write_provider_status(struct exchange *ex, struct jsonw *w, const struct provider *p,
+				  const struct stored_key *sk)
+{
+	struct effective_key eff;
+
+	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p, sk, &eff);
+	jsonw_object_begin(w);
+	jsonw_key(w, "id");
+	jsonw_string(w, p->id);
+	jsonw_key(w, "name");
+	jsonw_string(w, p->name);
+	jsonw_key(w, "description");
+	jsonw_string(w, p->description);
+	jsonw_key(w, "envVar");
+	jsonw_string(w, p->env_var);
+	jsonw_key(w, "userKeys");
+	jsonw_bool(w, p->user_key_field != NULL);
+	/* The PUT body's and GET /api/keys's name for the key, so the page
+	 * never derives it. */
+	jsonw_key(w, "userKeyField");
+	jsonw_string(w, p->user_key_field);
+	jsonw_key(w, "userKey");
+	write_user_key_status(w, p, sk, &eff);
+	jsonw_key(w, "envKey");
+	jsonw_bool(w, envkeys_of(&ex->app->envkeys, p) != NULL);
+	jsonw_key(w, "available");
+	jsonw_bool(w, eff.has_key);
+	jsonw_key(w, "source");
+	jsonw_string(w, key_source_name(eff.source));
+	/* Verify costs money where the provider has no free authenticated call. */
+	jsonw_key(w, "verifyBilled");
+	jsonw_bool(w, p->verify && strcmp(p->verify, "chat") == 0);
+	jsonw_object_end(w);
+	effective_key_wipe(&eff);
+}
+
+int api_keys_providers(struct exchange *ex)
+{
+	struct stored_key *stored = exchange_fetch_keys(ex);
+	struct jsonw w;
+
+	if (!stored)
+		return GK_ERR;
+	exchange_writer(ex, &w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "providers");
+	jsonw_array_begin(&w);
+	for (size_t i = 0; i < ex->app->registry.count; i++)
+		write_provider_status(ex, &w, &ex->app->registry.providers[i], &stored[i]);
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	return exchange_reply(ex, &w);
+}
+
+int api_keys_usage(struct exchange *ex)
+{
+	char month[USAGE_MONTH_LEN + 1];
+	struct jsonw w;
+	int rc;
+
+	usage_month(time(NULL), month);
+	exchange_writer(ex, &w);
+	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &w);
+	if (rc == GK_UNAVAILABLE)
+		return exchange_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to read usage");
+	return exchange_reply(ex, &w);
+}
