@@ -151,7 +151,8 @@ static void test_names_that_do_not_fit(void **state)
 
 /* Each counter lands on its provider and counter, whatever the order of
  * the fields; fields of other providers (even ones whose id starts the
- * same) and other counters are left; what is absent reads 0. */
+ * same), other counters and names cut short are left; what is absent
+ * reads 0. */
 static void test_usage_counters_read(void **state)
 {
 	struct provider providers[] = { { .id = "openai" }, { .id = "anthropic" }, { .id = "gemini" } };
@@ -166,6 +167,8 @@ static void test_usage_counters_read(void **state)
 		PAIR("anthropic:requests", "1"),
 		PAIR("x:openai:requests", "50"),
 		PAIR("gemini:inputTokens", "9223372036854775807"),
+		PAIR("gemini:request", "4"),
+		PAIR("gemini:", "4"),
 	};
 	redisReply *elements[ARRAY_SIZE(r)];
 	redisReply all, empty = array_of(NULL, 0);

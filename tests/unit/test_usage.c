@@ -21,6 +21,10 @@ static void month_is(time_t t, const char *want)
 static void test_month_of_a_time(void **state)
 {
 	(void)state;
+	/* a local time ten hours ahead of UTC (a POSIX TZ string, no tzdata
+	 * needed): a month taken in local time would be wrong below */
+	setenv("TZ", "XXX-10", 1);
+	tzset();
 	month_is(0, "1970-01");
 	month_is(1796083199, "2026-11"); /* 2026-11-30T23:59:59Z */
 	month_is(1796083200, "2026-12"); /* 2026-12-01T00:00:00Z */
