@@ -39,6 +39,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "fcgi_finish.h"
 #include "fcgi_params.h"
 #include "http.h"
 #include "identity.h"
@@ -452,7 +453,9 @@ static int serve_connection(struct server *srv, int fd)
 	if (keep && drain_input(rq) != GK_OK)
 		keep = 0;
 	rq->keepConnection = keep;
-	FCGX_Finish_r(rq); /* ends the request; closes the connection unless kept */
+	/* ends the request; unless kept, closes the connection plainly when it
+	 * was read whole, else with libfcgi's lingering close (fcgi_finish.h) */
+	fcgi_finish(rq);
 	fd = rq->ipcFd;
 	rq->ipcFd = -1;
 	return fd;
