@@ -1,5 +1,6 @@
 #include "apikey.h"
 
+#include "error.h"
 #include "secret.h"
 #include "status.h"
 
@@ -43,7 +44,7 @@ int apikey_normalize(const char *value, size_t len, const char **start, size_t *
 		return GK_ERR;
 	}
 	if (len > API_KEY_MAX) {
-		*why = "API key must be at most 4096 characters";
+		*why = "API key must be at most " GK_STR(API_KEY_MAX) " characters";
 		return GK_ERR;
 	}
 	for (p = value; p < end; p++) {

@@ -1,27 +1,12 @@
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "num.h"
 #include "status.h"
-
-int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long n;
-
-	if (!s || !*s)
-		return GK_ERR;
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno || *end || n < min || n > max)
-		return GK_ERR;
-	*out = n;
-	return GK_OK;
-}
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -33,13 +18,16 @@ static const char *env_or(const char *name, const char *fallback)
 static int env_number(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
 {
 	const char *value = env_or(name, NULL);
+	char why[96];
+	long long n;
 
 	if (!value) {
 		*out = def;
 		return GK_OK;
 	}
-	if (parse_long(value, min, max, out) != GK_OK)
-		return set_error(err, errlen, "%s must be a whole number from %ld to %ld", name, min, max);
+	if (num_parse(value, min, max, &n, why, sizeof(why)) != GK_OK)
+		return set_error(err, errlen, "%s %s", name, why);
+	*out = (long)n;
 	return GK_OK;
 }
 
@@ -99,8 +87,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->master_key_file = env_or("GOFANNON_MASTER_KEY_FILE", NULL);
 	cfg->redis_url = env_or("GOFANNON_REDIS_URL", "redis://127.0.0.1:6379/0");
 	cfg->redis_prefix = env_or("GOFANNON_REDIS_PREFIX", "gofannon");
-	if (strlen(cfg->redis_prefix) > 100)
-		return set_error(err, errlen, "GOFANNON_REDIS_PREFIX must be at most 100 characters");
+	if (strlen(cfg->redis_prefix) > CONFIG_REDIS_PREFIX_MAX)
+		return set_error(err, errlen, "GOFANNON_REDIS_PREFIX must be at most %d characters",
+				 CONFIG_REDIS_PREFIX_MAX);
 	if (redis_url_parse(cfg->redis_url, &cfg->redis, why, sizeof(why)) != GK_OK)
 		return set_error(err, errlen, "GOFANNON_REDIS_URL: %s", why);
 	if (config_redis_ha(&cfg->redis, err, errlen) != GK_OK)
@@ -109,7 +98,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (env_number("GOFANNON_REDIS_TIMEOUT_MS", 1000, 10, 60000, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->redis_timeout_ms = (int)n;
-	if (env_number("GOFANNON_WORKERS", 4, 0, 256, &n, err, errlen) != GK_OK)
+	if (env_number("GOFANNON_WORKERS", 4, 0, CONFIG_WORKERS_MAX, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->workers = (int)n;
 	if (env_number("GOFANNON_MAX_REQUESTS", 0, 0, 1000000000L, &n, err, errlen) != GK_OK)

@@ -12,6 +12,8 @@
 
 /* What a request may take beyond its provider call (GOFANNON_LLM_TIMEOUT). */
 #define STOP_MARGIN_S 10
+#define CONFIG_WORKERS_MAX 256 /* GOFANNON_WORKERS and --workers */
+#define CONFIG_REDIS_PREFIX_MAX 100
 
 struct config {
 	const char *user_param;	     /* GOFANNON_USER_PARAM, default REMOTE_USER */
@@ -40,8 +42,5 @@ struct config {
 /* Fills cfg from the environment. Returns GK_OK, or GK_ERR with err naming
  * the variable and what is wrong with it. */
 int config_load(struct config *cfg, char *err, size_t errlen);
-
-/* Parses a whole decimal number in [min, max]. */
-int parse_long(const char *s, long min, long max, long *out);
 
 #endif

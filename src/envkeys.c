@@ -1,13 +1,11 @@
 #include "envkeys.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "buf.h"
 #include "error.h"
 #include "status.h"
 
@@ -111,27 +109,13 @@ int envkeys_apply_text(struct envkeys *keys, const char *text, size_t len, char 
 
 static int apply_file(struct envkeys *keys, const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	size_t got = 0;
-	ssize_t n = 0;
+	struct buf file;
 	int rc;
 
-	if (fd < 0)
-		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
-	buf = malloc(ENV_FILE_MAX + 1);
-	if (!buf) {
-		close(fd);
-		return set_error(err, errlen, "out of memory");
-	}
-	while (got <= ENV_FILE_MAX && (n = read(fd, buf + got, ENV_FILE_MAX + 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	if (n < 0 || got > ENV_FILE_MAX) {
-		rc = set_error(err, errlen, "unable to read '%s': %s", path,
-			       n < 0 ? strerror(errno) : "larger than 256 KiB");
-	} else {
-		rc = envkeys_apply_text(keys, buf, got, err, errlen);
+	buf_init(&file, ENV_FILE_MAX);
+	rc = buf_read_file(&file, path, NULL, err, errlen);
+	if (rc == GK_OK) {
+		rc = envkeys_apply_text(keys, file.data, file.len, err, errlen);
 		if (rc != GK_OK) {
 			char why[160];
 
@@ -139,8 +123,7 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 			set_error(err, errlen, "'%s': %s", path, why);
 		}
 	}
-	sodium_memzero(buf, got);
-	free(buf);
+	buf_release(&file); /* wipes */
 	return rc;
 }
 

@@ -13,4 +13,9 @@
  * can `return set_error(err, errlen, "unable to open '%s'", path);`. */
 int set_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A numeric constant as a string literal, so a fixed message quotes the
+ * limit itself: "at most " GK_STR(API_KEY_MAX) " characters". */
+#define GK_STR_(x) #x
+#define GK_STR(x) GK_STR_(x)
+
 #endif

@@ -44,6 +44,7 @@
 #include "http.h"
 #include "identity.h"
 #include "log.h"
+#include "num.h"
 #include "peer.h"
 #include "router.h"
 #include "status.h"
@@ -56,12 +57,12 @@ static int listen_ipv6(const char *spec, int backlog)
 	const char *end = strchr(spec, ']');
 	char addr[INET6_ADDRSTRLEN];
 	struct sockaddr_in6 sa;
-	long port;
+	long long port;
 	int fd, one = 1, saved;
 
 	memset(&sa, 0, sizeof(sa));
 	if (!end || (size_t)(end - spec - 1) >= sizeof(addr) || end[1] != ':' ||
-	    parse_long(end + 2, 1, 65535, &port) != GK_OK)
+	    num_parse(end + 2, 1, 65535, &port, NULL, 0) != GK_OK)
 		goto invalid;
 	memcpy(addr, spec + 1, (size_t)(end - spec - 1));
 	addr[end - spec - 1] = '\0';

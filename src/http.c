@@ -1,12 +1,14 @@
 #include "http.h"
 
-#include <ctype.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
+#include "error.h"
+#include "num.h"
 #include "status.h"
 
 void http_response_init(struct http_response *resp)
@@ -134,20 +136,17 @@ int http_content_type_is_json(const char *content_type)
 
 int http_parse_content_length(const char *value, size_t *out)
 {
-	size_t n = 0;
+	long long n;
 
 	if (!value || !*value) {
 		*out = 0;
 		return GK_OK;
 	}
-	for (; *value; value++) {
-		if (!isdigit((unsigned char)*value))
-			return GK_ERR;
-		if (n > (SIZE_MAX - 9) / 10)
-			return GK_ERR;
-		n = n * 10 + (size_t)(*value - '0');
-	}
-	*out = n;
+	/* a length past LLONG_MAX is refused as not a number: no body is that big */
+	if (num_parse(value, 0, SIZE_MAX < (unsigned long long)LLONG_MAX ? (long long)SIZE_MAX : LLONG_MAX,
+		      &n, NULL, 0) != GK_OK)
+		return GK_ERR;
+	*out = (size_t)n;
 	return GK_OK;
 }
 
@@ -194,7 +193,7 @@ int http_body_length(const struct http_request *req, struct http_response *resp,
 	if (http_parse_content_length(req->content_length, len) != GK_OK)
 		return http_fail(resp, 400, "Content-Length is not a valid number");
 	if (*len > HTTP_BODY_MAX)
-		return http_fail(resp, 413, "Request body is larger than 64 KiB");
+		return http_fail(resp, 413, "Request body is larger than " GK_STR(HTTP_BODY_MAX_KIB) " KiB");
 	return GK_OK;
 }
 

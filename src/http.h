@@ -15,7 +15,8 @@
 
 struct json_object;
 
-#define HTTP_BODY_MAX (64 * 1024)
+#define HTTP_BODY_MAX_KIB 64 /* a number alone, for the message that quotes it */
+#define HTTP_BODY_MAX (HTTP_BODY_MAX_KIB * 1024)
 
 /* Reads up to len bytes of the request body; returns the count, 0 at the end,
  * -1 on error. */

@@ -1,6 +1,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "error.h"
 #include "identity.h"
 
 int utf8_valid(const char *str, size_t len)
@@ -65,7 +66,7 @@ enum identity_result identity_check(const char *user, const char **why)
 		return IDENTITY_MISSING;
 	len = strnlen(user, IDENTITY_MAX + 1);
 	if (len > IDENTITY_MAX) {
-		*why = "User identity is longer than 256 bytes";
+		*why = "User identity is longer than " GK_STR(IDENTITY_MAX) " bytes";
 		return IDENTITY_INVALID;
 	}
 	if (!utf8_valid(user, len)) {

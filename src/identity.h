@@ -5,6 +5,8 @@
 #ifndef GK_IDENTITY_H
 #define GK_IDENTITY_H
 
+#include <stddef.h>
+
 #define IDENTITY_MAX 256
 
 enum identity_result {

@@ -1,7 +1,5 @@
 #include "jwks.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -14,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "body.h"
+#include "buf.h"
 #include "error.h"
 #include "status.h"
 
@@ -95,7 +93,7 @@ static EVP_PKEY *rsa_from_jwk(struct json_object *jwk, const char **why)
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
 		goto out;
 	if (BN_num_bits(bn_n) < JWKS_RSA_BITS_MIN) {
-		*why = "the RSA modulus is shorter than 2048 bits";
+		*why = "the RSA modulus is shorter than " GK_STR(JWKS_RSA_BITS_MIN) " bits";
 		goto out;
 	}
 	pkey = pkey_from_params("RSA", bld);
@@ -259,11 +257,11 @@ static int parse_cert_map(struct jwks *set, struct json_object *root, char *err,
 		pkey = cert_key(json_object_get_string(value), (size_t)json_object_get_string_len(value),
 				&type);
 		if (!pkey)
-			return set_error(
-				err, errlen,
-				"key '%.60s' is not a PEM certificate with an RSA (2048 bits or more) "
-				"or P-256 key",
-				kid);
+			return set_error(err, errlen,
+					 "key '%.60s' is not a PEM certificate with an RSA (" GK_STR(
+						 JWKS_RSA_BITS_MIN) " bits or more) "
+								    "or P-256 key",
+					 kid);
 		if (add_key(set, kid, type, pkey, err, errlen) != GK_OK)
 			return GK_ERR;
 	}
@@ -300,37 +298,23 @@ int jwks_parse(struct jwks *set, const char *text, size_t len, char *err, size_t
 
 int jwks_load(struct jwks *set, const char *path, struct stat *st, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat local;
-	ssize_t n = 0;
-	size_t got = 0;
+	struct buf file;
 	int rc;
 
 	memset(set, 0, sizeof(*set));
-	if (fd < 0)
-		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
-	if (fstat(fd, st ? st : &local) != 0 || !(buf = malloc(JWKS_FILE_MAX + 1))) {
-		close(fd);
-		return set_error(err, errlen, "unable to read '%s': %s", path, strerror(errno));
-	}
-	while (got <= JWKS_FILE_MAX && (n = read(fd, buf + got, JWKS_FILE_MAX + 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	if (n < 0 || got > JWKS_FILE_MAX) {
-		free(buf);
-		return set_error(err, errlen, "unable to read '%s': %s", path,
-				 n < 0 ? strerror(errno) : "file too large");
-	}
-	rc = jwks_parse(set, buf, got, err, errlen);
-	free(buf);
-	if (rc != GK_OK) {
-		char why[300];
+	buf_init(&file, JWKS_FILE_MAX);
+	rc = buf_read_file(&file, path, st, err, errlen);
+	if (rc == GK_OK) {
+		rc = jwks_parse(set, file.data, file.len, err, errlen);
+		if (rc != GK_OK) {
+			char why[300];
 
-		snprintf(why, sizeof(why), "%s", err);
-		return set_error(err, errlen, "'%s': %s", path, why);
+			snprintf(why, sizeof(why), "%s", err);
+			set_error(err, errlen, "'%s': %s", path, why);
+		}
 	}
-	return GK_OK;
+	buf_release(&file);
+	return rc;
 }
 
 void jwks_release(struct jwks *set)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "error.h"
 #include "status.h"
 
@@ -103,21 +104,17 @@ int keyring_parse(struct keyring *ring, const char *text, size_t len, char *err,
 	return GK_OK;
 }
 
-/* The mode of the file open at fd; KEYRING_EXPOSED when other users can
- * read or write it. Checked on the open file, not the path, so the file
- * checked is the file read. */
-static int check_mode(int fd, const char *path, unsigned *mode, char *err, size_t errlen)
+/* The mode of the file read (its fstat(), taken on the open file, not the
+ * path, so the file checked is the file read); KEYRING_EXPOSED when other
+ * users can read or write it. */
+static int check_mode(const struct stat *st, const char *path, unsigned *mode, char *err, size_t errlen)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return set_error(err, errlen, "unable to read '%s': %s", path, strerror(errno));
-	*mode = (unsigned)st.st_mode & 07777;
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+	*mode = (unsigned)st->st_mode & 07777;
+	if (st->st_mode & (S_IROTH | S_IWOTH)) {
 		set_error(err, errlen,
 			  "master key file '%s' can be %s by other users (mode %04o); chmod 600 it and "
 			  "keep it owned by the service's user",
-			  path, st.st_mode & S_IROTH ? "read" : "written", *mode);
+			  path, st->st_mode & S_IROTH ? "read" : "written", *mode);
 		return KEYRING_EXPOSED;
 	}
 	return GK_OK;
@@ -130,38 +127,28 @@ int keyring_group_access(const struct keyring *ring)
 
 int keyring_load(struct keyring *ring, const char *path, char *err, size_t errlen)
 {
-	char buf[KEYRING_FILE_MAX + 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct buf file;
+	struct stat st;
 	unsigned mode = 0;
-	ssize_t n;
-	size_t got = 0;
 	int rc;
 
-	if (fd < 0)
-		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
-	rc = check_mode(fd, path, &mode, err, errlen);
-	if (rc != GK_OK) {
-		close(fd);
-		return rc;
-	}
-	while ((n = read(fd, buf + got, sizeof(buf) - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	if (n < 0 || got > KEYRING_FILE_MAX) {
-		sodium_memzero(buf, sizeof(buf));
-		return set_error(err, errlen, "unable to read '%s': %s", path,
-				 n < 0 ? strerror(errno) : "file too large");
-	}
-	rc = keyring_parse(ring, buf, got, err, errlen);
-	sodium_memzero(buf, sizeof(buf));
-	if (rc != GK_OK) {
-		char why[200];
+	buf_init(&file, KEYRING_FILE_MAX);
+	rc = buf_read_file(&file, path, &st, err, errlen);
+	if (rc == GK_OK)
+		rc = check_mode(&st, path, &mode, err, errlen);
+	if (rc == GK_OK) {
+		rc = keyring_parse(ring, file.data, file.len, err, errlen);
+		if (rc != GK_OK) {
+			char why[200];
 
-		snprintf(why, sizeof(why), "%s", err);
-		return set_error(err, errlen, "'%s': %s", path, why);
+			snprintf(why, sizeof(why), "%s", err);
+			set_error(err, errlen, "'%s': %s", path, why);
+		}
 	}
-	ring->file_mode = mode;
-	return GK_OK;
+	buf_release(&file); /* wipes the keys read */
+	if (rc == GK_OK)
+		ring->file_mode = mode;
+	return rc;
 }
 
 void keyring_release(struct keyring *ring)

@@ -1,6 +1,7 @@
 #include "keystore.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "num.h"
 #include "sentinel.h"
 #include "status.h"
 
@@ -746,20 +748,13 @@ int keystore_usage_add(struct keystore *ks, const char *user, const char *month,
 }
 
 /* A counter's value: a decimal integer as HINCRBY leaves it, nothing else
- * (an unchecked strtol would read "12abc" as 12 and "abc" as 0). */
+ * (an unchecked strtol would read "12abc" as 12 and "abc" as 0). hiredis
+ * ends each string with a NUL; one inside it would cut the number short. */
 static int parse_counter(const char *s, size_t len, long long *out)
 {
-	char *end;
-	long long v;
-
-	if (len == 0 || len > 20 || strlen(s) != len || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+	if (strlen(s) != len)
 		return GK_ERR;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end != s + len)
-		return GK_ERR;
-	*out = v;
-	return GK_OK;
+	return num_parse(s, LLONG_MIN, LLONG_MAX, out, NULL, 0);
 }
 
 /* The index of the provider and counter a usage field names, or GK_ERR for

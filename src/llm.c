@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "redact.h"
 #include "sse.h"
 #include "status.h"
@@ -252,9 +253,7 @@ struct call {
 	enum body_mode mode;
 	CURL *curl;
 	long status;
-	char *body;
-	size_t body_len;
-	size_t body_size; /* allocated, > body_len */
+	struct buf body; /* its cap is set by the first piece: by the mode and status */
 	struct sse_parser sse;
 	size_t stream_bytes;
 	struct chat_usage usage;
@@ -272,48 +271,15 @@ static int ok_status(long status)
 	return status >= 200 && status <= 299;
 }
 
-/* Makes room for need bytes plus a NUL, doubling so a large reply costs
- * a few copies rather than one per chunk libcurl hands over. The old
- * buffer is wiped before it is freed: an error body may echo the key. */
-static int grow_body(struct call *c, size_t need, size_t cap)
-{
-	size_t size = c->body_size ? c->body_size : 16384;
-	char *grown;
-
-	if (need + 1 <= c->body_size)
-		return GK_OK;
-	while (size < need + 1)
-		size *= 2;
-	if (size > cap + 1)
-		size = cap + 1;
-	grown = malloc(size);
-	if (!grown)
-		return GK_NOMEM;
-	if (c->body) {
-		memcpy(grown, c->body, c->body_len);
-		sodium_memzero(c->body, c->body_len);
-		free(c->body);
-	}
-	c->body = grown;
-	c->body_size = size;
-	return GK_OK;
-}
-
+/* Keeps a piece of the reply, up to cap; past it, either the rest is
+ * dropped (truncate) or the reply fails as too large (GK_TOOBIG). */
 static int keep_body(struct call *c, const char *data, size_t len, size_t cap, int truncate)
 {
-	if (len > cap - c->body_len) {
-		if (!truncate)
-			return GK_NOMEM;
-		len = cap - c->body_len;
-		if (len == 0)
-			return GK_OK;
-	}
-	if (grow_body(c, c->body_len + len, cap) != GK_OK)
-		return GK_NOMEM;
-	memcpy(c->body + c->body_len, data, len);
-	c->body_len += len;
-	c->body[c->body_len] = '\0';
-	return GK_OK;
+	if (!c->body.data)
+		buf_init(&c->body, cap);
+	if (truncate && len > c->body.cap - c->body.len)
+		len = c->body.cap - c->body.len;
+	return buf_add(&c->body, data, len);
 }
 
 static int on_event(void *ctx, const char *event, const char *data, size_t len)
@@ -370,7 +336,7 @@ static int relay_stream(struct call *c, const char *data, size_t len)
 	}
 	c->stream_bytes += len;
 	rc = sse_feed(&c->sse, data, len);
-	if (rc == GK_NOMEM && !c->client_gone && !c->stream_failed)
+	if ((rc == GK_TOOBIG || rc == GK_NOMEM) && !c->client_gone && !c->stream_failed)
 		c->too_large = 1;
 	return rc;
 }
@@ -388,7 +354,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 	if (c->mode == BODY_STREAM)
 		return relay_stream(c, data, len) == GK_OK ? len : 0;
 	rc = keep_body(c, data, len, LLM_REPLY_MAX, 0);
-	if (rc == GK_NOMEM)
+	if (rc == GK_TOOBIG || rc == GK_NOMEM)
 		c->too_large = 1;
 	return rc == GK_OK ? len : 0;
 }
@@ -487,10 +453,10 @@ static enum llm_result classify(struct call *c, CURLcode code, struct llm_outcom
 		out->result = LLM_OK;
 		return LLM_OK;
 	}
-	if (wire_key_rejected(c->ops, out->http_status, c->body ? c->body : "", c->body_len))
+	if (wire_key_rejected(c->ops, out->http_status, c->body.data ? c->body.data : "", c->body.len))
 		return fail(out, LLM_REJECTED, "%s rejected the API key (HTTP %ld)", name, out->http_status);
-	wire_error_message(c->body ? c->body : "", c->body_len, c->target->key->value, c->target->key->len,
-			   message, sizeof(message));
+	wire_error_message(c->body.data ? c->body.data : "", c->body.len, c->target->key->value,
+			   c->target->key->len, message, sizeof(message));
 	if (message[0])
 		return fail(out, LLM_HTTP_ERROR, "%s answered HTTP %ld: %s", name, out->http_status, message);
 	return fail(out, LLM_HTTP_ERROR, "%s answered HTTP %ld", name, out->http_status);
@@ -567,10 +533,7 @@ static void call_release(struct call *c)
 {
 	sse_parser_release(&c->sse);
 	/* An error body or event may have echoed the key. */
-	if (c->body)
-		sodium_memzero(c->body, c->body_len);
-	free(c->body);
-	c->body = NULL;
+	buf_release(&c->body); /* wipes */
 	sodium_memzero(c->stream_error, sizeof(c->stream_error));
 }
 
@@ -621,7 +584,7 @@ enum llm_result llm_chat(const struct llm_target *target, const struct wire_requ
 	call_init(&c, target, sink, BODY_REPLY);
 	rc = post(&c, wire, arena, target->timeout_s, out);
 	if (rc == LLM_OK) {
-		if (wire_parse_reply(c.ops, c.body ? c.body : "", c.body_len, reply) != GK_OK)
+		if (wire_parse_reply(c.ops, c.body.data ? c.body.data : "", c.body.len, reply) != GK_OK)
 			rc = fail(out, LLM_BAD_REPLY, "%s sent a reply this service cannot read",
 				  target->provider->name);
 		else

@@ -18,6 +18,7 @@
 #include "fcgi_server.h"
 #include "llm.h"
 #include "log.h"
+#include "num.h"
 #include "rekey.h"
 #include "status.h"
 #include "supervisor.h"
@@ -125,7 +126,8 @@ static int cmd_rekey(int argc, char **argv)
 
 static int parse_serve_options(int argc, char **argv, struct serve_options *opt)
 {
-	long n;
+	long long n;
+	char why[96];
 
 	opt->listen = NULL;
 	opt->workers = -1;
@@ -133,8 +135,8 @@ static int parse_serve_options(int argc, char **argv, struct serve_options *opt)
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
 			opt->listen = argv[++i];
 		} else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
-			if (parse_long(argv[++i], 0, 256, &n) != GK_OK) {
-				fprintf(stderr, "gofannon-keys: --workers must be a number from 0 to 256\n");
+			if (num_parse(argv[++i], 0, CONFIG_WORKERS_MAX, &n, why, sizeof(why)) != GK_OK) {
+				fprintf(stderr, "gofannon-keys: --workers %s\n", why);
 				return GK_ERR;
 			}
 			opt->workers = (int)n;

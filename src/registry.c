@@ -1,12 +1,12 @@
 #include "registry.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "error.h"
 #include "status.h"
 
@@ -319,45 +319,20 @@ out:
 	return rc;
 }
 
-static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return set_error(err, errlen, "unable to open '%s': %s", path, strerror(errno));
-	buf = malloc(REGISTRY_FILE_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		return set_error(err, errlen, "out of memory");
-	}
-	n = fread(buf, 1, REGISTRY_FILE_MAX + 1, f);
-	if (ferror(f) || n > REGISTRY_FILE_MAX) {
-		fclose(f);
-		free(buf);
-		return set_error(err, errlen, "unable to read '%s': %s", path,
-				 n > REGISTRY_FILE_MAX ? "larger than 1 MiB" : strerror(errno));
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return GK_OK;
-}
-
 int registry_load(struct registry *reg, const char *path, char *err, size_t errlen)
 {
-	char *data = NULL;
-	size_t len = 0;
+	struct buf file;
 	int rc;
 
 	if (!path)
 		return registry_parse(reg, default_registry_json, strlen(default_registry_json), err, errlen);
-	if (read_file(path, &data, &len, err, errlen) != GK_OK)
+	buf_init(&file, REGISTRY_FILE_MAX);
+	if (buf_read_file(&file, path, NULL, err, errlen) != GK_OK) {
+		buf_release(&file);
 		return GK_ERR;
-	rc = registry_parse(reg, data, len, err, errlen);
-	free(data);
+	}
+	rc = registry_parse(reg, file.data, file.len, err, errlen);
+	buf_release(&file);
 	if (rc != GK_OK) {
 		char why[256];
 

@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "identity.h"
 #include "status.h"
 
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
-#define AD_MAX (8 + KID_MAX + 64 + 256 + 4)
+#define AD_MAX (8 + KID_MAX + 64 + IDENTITY_MAX + 4)
 #define BOX_MAX (NONCE_BYTES + API_KEY_MAX + TAG_BYTES)
 
 /* "gofannon-keys/v1" NUL kid NUL provider NUL user: none of the parts can

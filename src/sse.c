@@ -1,82 +1,49 @@
 #include "sse.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
 
-#define SSE_ALLOC_MIN 1024
-
 void sse_parser_init(struct sse_parser *p, size_t cap, sse_handler handler, void *ctx)
 {
 	memset(p, 0, sizeof(*p));
-	p->cap = cap;
+	buf_init(&p->buf, cap);
 	p->handler = handler;
 	p->ctx = ctx;
 }
 
 void sse_parser_release(struct sse_parser *p)
 {
-	free(p->data);
-	p->data = NULL;
-	p->alloc = p->data_len = p->line_len = 0;
-}
-
-/* Makes room for need more bytes plus a NUL, within the cap. */
-static int reserve(struct sse_parser *p, size_t need)
-{
-	size_t used = p->data_len + p->line_len;
-	size_t want, size;
-	char *grown;
-
-	if (need > p->cap || used > p->cap - need)
-		return GK_NOMEM;
-	want = used + need + 1;
-	if (want <= p->alloc)
-		return GK_OK;
-	size = p->alloc ? p->alloc : SSE_ALLOC_MIN;
-	while (size < want)
-		size *= 2;
-	if (size > p->cap + 1)
-		size = p->cap + 1;
-	grown = realloc(p->data, size);
-	if (!grown)
-		return GK_NOMEM;
-	p->data = grown;
-	p->alloc = size;
-	return GK_OK;
+	buf_release(&p->buf);
+	p->data_len = 0;
 }
 
 static int dispatch(struct sse_parser *p)
 {
 	int rc = GK_OK;
 
-	if (p->has_data) {
-		p->data[p->data_len] = '\0';
-		rc = p->handler(p->ctx, p->event, p->data, p->data_len);
-	}
+	if (p->has_data) /* end_line() left buf holding the data alone */
+		rc = p->handler(p->ctx, p->event, p->buf.data, p->data_len);
+	buf_truncate(&p->buf, 0);
 	p->data_len = 0;
 	p->has_data = 0;
 	p->event[0] = '\0';
 	return rc;
 }
 
-/* The current line is complete: interpret its field. */
+/* The current line is complete: interpret its field, then drop the line. */
 static int end_line(struct sse_parser *p)
 {
-	size_t len = p->line_len, name_len, skip;
+	size_t len = p->buf.len - p->data_len, name_len, skip;
 	const char *colon;
 	char *line;
 
-	p->line_len = 0;
 	if (len == 0)
 		return dispatch(p);
 	/* only now: before the first byte of a line there may be no buffer */
-	line = p->data + p->data_len;
+	line = p->buf.data + p->data_len;
 	colon = memchr(line, ':', len);
 	name_len = colon ? (size_t)(colon - line) : len;
-	if (name_len == 0)
-		return GK_OK; /* a comment */
 	skip = colon ? name_len + 1 : len;
 	if (skip < len && line[skip] == ' ')
 		skip++;
@@ -87,7 +54,7 @@ static int end_line(struct sse_parser *p)
 
 		if (p->has_data)
 			line[0] = '\n', at++;
-		memmove(p->data + at, line + skip, len - skip);
+		memmove(p->buf.data + at, line + skip, len - skip);
 		p->data_len = at + len - skip;
 		p->has_data = 1;
 	} else if (name_len == 5 && memcmp(line, "event", 5) == 0) {
@@ -95,7 +62,8 @@ static int end_line(struct sse_parser *p)
 
 		memcpy(p->event, line + skip, n);
 		p->event[n] = '\0';
-	}
+	} /* else a comment (no name) or a field this parser does not keep */
+	buf_truncate(&p->buf, p->data_len);
 	return GK_OK;
 }
 
@@ -124,11 +92,9 @@ int sse_feed(struct sse_parser *p, const char *buf, size_t len)
 		}
 		for (run = 0; i + run < len && buf[i + run] != '\r' && buf[i + run] != '\n'; run++)
 			;
-		rc = reserve(p, run);
+		rc = buf_add(&p->buf, buf + i, run);
 		if (rc != GK_OK)
 			return rc;
-		memcpy(p->data + p->data_len + p->line_len, buf + i, run);
-		p->line_len += run;
 		i += run;
 	}
 	return GK_OK;
@@ -138,7 +104,7 @@ int sse_finish(struct sse_parser *p)
 {
 	int rc = GK_OK;
 
-	if (p->line_len)
+	if (p->buf.len > p->data_len)
 		rc = end_line(p);
 	if (rc == GK_OK)
 		rc = dispatch(p);

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 #define SSE_EVENT_NAME_MAX 64
 
 /* Called once per complete event; data is NUL-terminated. Returning
@@ -19,11 +21,9 @@
 typedef int (*sse_handler)(void *ctx, const char *event, const char *data, size_t len);
 
 struct sse_parser {
-	char *data;	 /* the event's data lines so far, then the current line */
-	size_t data_len; /* bytes of joined data lines */
-	size_t line_len; /* bytes of the current line, after data_len */
-	size_t alloc;
-	size_t cap; /* limit on data_len + line_len */
+	struct buf buf;	 /* the event's data lines so far, then the current line;
+			  * its cap limits the two together */
+	size_t data_len; /* bytes of joined data lines, at the start of buf */
 	int has_data;
 	int skip_lf; /* the last line ended in "\r": a "\n" next is part of it */
 	char event[SSE_EVENT_NAME_MAX + 1];
@@ -34,7 +34,7 @@ struct sse_parser {
 void sse_parser_init(struct sse_parser *p, size_t cap, sse_handler handler, void *ctx);
 void sse_parser_release(struct sse_parser *p);
 
-/* Returns GK_OK; GK_NOMEM when an event passes the cap (or malloc fails);
+/* Returns GK_OK; GK_TOOBIG when an event passes the cap; GK_NOMEM;
  * or the handler's code. After an error the parser must not be fed again. */
 int sse_feed(struct sse_parser *p, const char *buf, size_t len);
 

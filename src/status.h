@@ -9,8 +9,9 @@
 #define GK_OK 0
 #define GK_ERR (-1)	    /* generic failure, the detail says why */
 #define GK_UNAVAILABLE (-2) /* a backend (Redis) did not answer in time */
-#define GK_NOMEM (-3)	    /* allocation failed or a cap was reached */
+#define GK_NOMEM (-3)	    /* allocation failed; some older callers also use it for a cap */
 #define GK_CONFLICT (-4)    /* another client changed the data first: read it again */
 #define GK_UNCERTAIN (-5)   /* a write was sent but not confirmed: it may or may not be applied */
+#define GK_TOOBIG (-6)	    /* the input passes a cap its owner set (not a malloc failure) */
 
 #endif

@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "num.h"
 #include "status.h"
 
 #define NOTIFY_MAX 512
@@ -26,12 +26,12 @@ static void forget_listen_env(void)
 int systemd_listen_fd(char *err, size_t errlen)
 {
 	const char *pid_text = getenv("LISTEN_PID"), *fds_text = getenv("LISTEN_FDS");
-	long pid, fds;
+	long long pid, fds;
 
 	if (!pid_text || !fds_text)
 		return -1;
-	if (parse_long(pid_text, 1, 0x7fffffffL, &pid) != GK_OK ||
-	    parse_long(fds_text, 0, 1024, &fds) != GK_OK) {
+	if (num_parse(pid_text, 1, 0x7fffffffL, &pid, NULL, 0) != GK_OK ||
+	    num_parse(fds_text, 0, 1024, &fds, NULL, 0) != GK_OK) {
 		snprintf(err, errlen, "LISTEN_PID and LISTEN_FDS must be whole numbers");
 		forget_listen_env();
 		return -2;

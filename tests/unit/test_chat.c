@@ -1,13 +1,8 @@
 /* test_chat.c: the body of POST /api/llm/chat (product spec 4.7); every
  * mistake is a 422 sentence that names the field. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <json-c/json.h>
-#include <string.h>
 
 #include "arena.h"
 #include "body.h"

@@ -1,13 +1,8 @@
 /* test_event_stream.c: the bytes of a streamed reply to the client, and a
  * failed write reported at once. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <json-c/json.h>
-#include <string.h>
 
 #include "event_stream.h"
 

@@ -287,7 +287,7 @@ static void test_keyring_load_size(void **state)
 	text[cap] = '\n';
 	unit_write_file(path, text, cap + 1);
 	assert_int_equal(keyring_load(&ring, path, err, sizeof(err)), GK_ERR);
-	assert_non_null(strstr(err, "too large"));
+	assert_non_null(strstr(err, "larger than 8 KiB"));
 	free(text);
 	unit_rmdir(dir);
 }

@@ -1,13 +1,7 @@
 /* test_llm_url.c: where provider calls may go. TLS always; plain http only
  * to loopback (127.0.0.0/8, ::1, localhost), which is how tests reach a
  * mock provider. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <string.h>
+#include "unit.h"
 
 #include "llm.h"
 #include "status.h"

@@ -1,13 +1,6 @@
 /* test_sse.c: server-sent events read from a provider's stream in pieces
  * of any size: line ends, joined data lines, comments, the cap. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <string.h>
+#include "unit.h"
 
 #include "sse.h"
 #include "status.h"
@@ -95,7 +88,7 @@ static void test_an_event_over_the_cap_is_an_error(void **state)
 	memset(big, 'x', sizeof(big));
 	sse_parser_init(&p, 100, record, &seen);
 	assert_int_equal(sse_feed(&p, "data: ", 6), GK_OK);
-	assert_int_equal(sse_feed(&p, big, sizeof(big)), GK_NOMEM);
+	assert_int_equal(sse_feed(&p, big, sizeof(big)), GK_TOOBIG);
 	sse_parser_release(&p);
 	assert_int_equal(seen.count, 0);
 
@@ -104,7 +97,7 @@ static void test_an_event_over_the_cap_is_an_error(void **state)
 	for (int i = 0; i < 12; i++)
 		if (sse_feed(&p, "data: 0123456789\n", 17) != GK_OK)
 			break;
-	assert_int_equal(sse_feed(&p, "data: 0123456789\n", 17), GK_NOMEM);
+	assert_int_equal(sse_feed(&p, "data: 0123456789\n", 17), GK_TOOBIG);
 	sse_parser_release(&p);
 }
 

@@ -1,14 +1,9 @@
 /* test_wire.c: what each wire style sends and receives (docs/llm.md), as
  * data: a chat request in, the provider's JSON out; the provider's replies
  * and stream events in, one shape out. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <json-c/json.h>
-#include <string.h>
 
 #include "arena.h"
 #include "chat.h"
