@@ -1,6 +1,7 @@
 #include "keystore.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,18 +9,27 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "identity.h"
 #include "log.h"
+#include "num.h"
 #include "sentinel.h"
 #include "status.h"
 
-#define KEY_NAME_MAX (128 + 256 + 32)
+/* The schema (see keystore.h): every key name and field name this service
+ * writes to Redis is built from these, here and nowhere else. */
+#define USERS_INFIX ":users:{"
+#define APIKEYS_SUFFIX "}:apiKeys"
+#define USAGE_INFIX ":usage:{"
 #define UPDATED_SUFFIX ":updatedAt"
+#define KEY_NAME_MAX (sizeof(((struct keystore *)0)->prefix) + IDENTITY_MAX + 32)
+#define USAGE_FIELD_MAX (PROVIDER_ID_MAX + 16)
 /* Sentinel mode: the wait after a failed attempt to find the master. The
  * cap bounds what a failover adds to the outage once it is over. */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 500
 
 static redisReply *command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens);
+static int wait_replicas(struct keystore *ks);
 
 void keystore_init(struct keystore *ks, const struct redis_target *target, const char *prefix, int timeout_ms)
 {
@@ -273,16 +283,38 @@ static redisReply *command(struct keystore *ks, int argc, const char **argv, con
 	return reply;
 }
 
-redisReply *keystore_command(struct keystore *ks, int argc, const char **argv, const size_t *lens)
+const char *const keystore_counter_names[KEYSTORE_COUNTERS] = { "requests", "inputTokens", "outputTokens" };
+
+static int fits(int n, size_t len)
 {
-	return command(ks, argc, argv, lens);
+	return n < 0 || (size_t)n >= len ? GK_ERR : GK_OK;
 }
 
-static int hash_name(const struct keystore *ks, const char *user, char *out, size_t len)
+int keystore_user_key(const struct keystore *ks, const char *user, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s:users:{%s}:apiKeys", ks->prefix, user);
+	return fits(snprintf(out, len, "%s" USERS_INFIX "%s" APIKEYS_SUFFIX, ks->prefix, user), len);
+}
 
-	return n < 0 || (size_t)n >= len ? GK_ERR : GK_OK;
+static int updated_field(const char *field, char *out, size_t len)
+{
+	return fits(snprintf(out, len, "%s" UPDATED_SUFFIX, field), len);
+}
+
+static int is_updated_field(const char *field)
+{
+	size_t len = strlen(field), slen = sizeof(UPDATED_SUFFIX) - 1;
+
+	return len > slen && strcmp(field + len - slen, UPDATED_SUFFIX) == 0;
+}
+
+int keystore_usage_key(const struct keystore *ks, const char *user, const char *month, char *out, size_t len)
+{
+	return fits(snprintf(out, len, "%s" USAGE_INFIX "%s}:%s", ks->prefix, user, month), len);
+}
+
+int keystore_usage_field(const char *provider_id, enum keystore_counter counter, char *out, size_t len)
+{
+	return fits(snprintf(out, len, "%s:%s", provider_id, keystore_counter_names[counter]), len);
 }
 
 int keystore_ping(struct keystore *ks)
@@ -355,7 +387,7 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	size_t n = 0;
 
 	memset(out, 0, reg->count * sizeof(*out));
-	if (!argv || !index || hash_name(ks, user, key, sizeof(key)) != GK_OK)
+	if (!argv || !index || keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
 	argv[0] = "HMGET";
 	argv[1] = key;
@@ -396,36 +428,34 @@ out:
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
 		 const char *updated_at)
 {
-	char key[KEY_NAME_MAX], updated_field[KEYSTORE_FIELD_MAX];
-	const char *argv[6] = { "HSET", key, field, sealed, updated_field, updated_at };
+	char key[KEY_NAME_MAX], updated[KEYSTORE_FIELD_MAX];
+	const char *argv[6] = { "HSET", key, field, sealed, updated, updated_at };
 	redisReply *reply;
 
-	if (hash_name(ks, user, key, sizeof(key)) != GK_OK ||
-	    snprintf(updated_field, sizeof(updated_field), "%s" UPDATED_SUFFIX, field) >=
-		    (int)sizeof(updated_field))
+	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
+	    updated_field(field, updated, sizeof(updated)) != GK_OK)
 		return GK_NOMEM;
 	reply = command(ks, 6, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
-	return keystore_wait_replicas(ks);
+	return wait_replicas(ks);
 }
 
 int keystore_delete(struct keystore *ks, const char *user, const char *field)
 {
-	char key[KEY_NAME_MAX], updated_field[KEYSTORE_FIELD_MAX];
-	const char *argv[4] = { "HDEL", key, field, updated_field };
+	char key[KEY_NAME_MAX], updated[KEYSTORE_FIELD_MAX];
+	const char *argv[4] = { "HDEL", key, field, updated };
 	redisReply *reply;
 
-	if (hash_name(ks, user, key, sizeof(key)) != GK_OK ||
-	    snprintf(updated_field, sizeof(updated_field), "%s" UPDATED_SUFFIX, field) >=
-		    (int)sizeof(updated_field))
+	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
+	    updated_field(field, updated, sizeof(updated)) != GK_OK)
 		return GK_NOMEM;
 	reply = command(ks, 4, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
-	return keystore_wait_replicas(ks);
+	return wait_replicas(ks);
 }
 
 /* Copies s into out as a SCAN MATCH pattern that matches s literally. */
@@ -447,11 +477,11 @@ static int glob_escape(const char *s, char *out, size_t len)
 /* The user id inside "<prefix>:users:{<user>}:apiKeys", or NULL. */
 static const char *user_of_key(const struct keystore *ks, struct arena *arena, const char *key, size_t len)
 {
-	static const char tail[] = "}:apiKeys";
-	size_t plen = strlen(ks->prefix), head = plen + sizeof(":users:{") - 1;
+	static const char tail[] = APIKEYS_SUFFIX;
+	size_t plen = strlen(ks->prefix), head = plen + sizeof(USERS_INFIX) - 1;
 
 	if (len < head + sizeof(tail) || memcmp(key, ks->prefix, plen) != 0 ||
-	    memcmp(key + plen, ":users:{", head - plen) != 0 ||
+	    memcmp(key + plen, USERS_INFIX, head - plen) != 0 ||
 	    memcmp(key + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
 		return NULL;
 	return arena_strndup(arena, key + head, len - head - (sizeof(tail) - 1));
@@ -469,7 +499,7 @@ int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KE
 	*count = 0;
 	if (glob_escape(ks->prefix, prefix, sizeof(prefix)) != GK_OK)
 		return GK_NOMEM;
-	snprintf(pattern, sizeof(pattern), "%s:users:{*}:apiKeys", prefix);
+	snprintf(pattern, sizeof(pattern), "%s" USERS_INFIX "*" APIKEYS_SUFFIX, prefix);
 	reply = command(ks, 6, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -501,13 +531,13 @@ out:
 }
 
 /* Inside a transaction: only on the connection WATCH ran on. A new
- * connection would not be watching, so a lost one ends the attempt. */
+ * connection would not be watching, so a lost one ends the attempt.
+ * Callers come here only right after a command on ks succeeded, so the
+ * connection is there (a failure drops it, and they return at once). */
 static redisReply *command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *reply;
 
-	if (!ks->ctx)
-		return NULL;
 	reply = redisCommandArgv(ks->ctx, argc, argv, lens);
 	/* on an error reply, whatever MULTI state the connection was in goes with it */
 	return checked_reply(ks, argv[0], reply, 1);
@@ -521,7 +551,9 @@ static void set_timeout_ms(struct keystore *ks, int ms)
 		redisSetTimeout(ks->ctx, tv);
 }
 
-int keystore_wait_replicas(struct keystore *ks)
+/* After a write: GK_OK when min_replicas replicas have it (or
+ * min_replicas is 0), else GK_UNCERTAIN. */
+static int wait_replicas(struct keystore *ks)
 {
 	char want[16], ms[16];
 	const char *argv[3] = { "WAIT", want, ms };
@@ -565,7 +597,8 @@ static size_t collect_rewrites(const redisReply *all, struct arena *arena, keyst
 		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
 			continue;
 		field = arena_strndup(arena, f->str, f->len);
-		if (!field || !(value = fn(ctx, arena, field, v->str, v->len)))
+		/* a key's time stays: rewriting it is not the user changing it */
+		if (!field || is_updated_field(field) || !(value = fn(ctx, arena, field, v->str, v->len)))
 			continue;
 		argv[2 + 2 * pairs] = field;
 		lens[2 + 2 * pairs] = f->len;
@@ -587,7 +620,7 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 	redisReply *reply, *all;
 	int rc = GK_UNAVAILABLE;
 
-	if (hash_name(ks, user, key, sizeof(key)) != GK_OK)
+	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
 	reply = command(ks, 2, watch, NULL);
 	if (!reply)
@@ -629,10 +662,170 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 	if (reply->type == REDIS_REPLY_NIL)
 		rc = GK_CONFLICT;
 	else if (reply->type == REDIS_REPLY_ARRAY)
-		rc = keystore_wait_replicas(ks);
+		rc = wait_replicas(ks);
 out:
 	if (reply)
 		freeReplyObject(reply);
 	freeReplyObject(all);
+	return rc;
+}
+
+/* Sends count commands in one round trip, then reads every reply. An error
+ * reply or a lost connection drops the connection (so no reply is left
+ * unread on it) and answers GK_UNAVAILABLE. With may_retry, a connection
+ * found dead before the first reply is dropped quietly and *stale set: the
+ * server never read the commands, the caller may send them again. */
+static int pipeline(struct keystore *ks, size_t count, int argc, const char *const *argv[], int may_retry,
+		    int *stale)
+{
+	*stale = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (redisAppendCommandArgv(ks->ctx, argc, (const char **)argv[i], NULL) != REDIS_OK) {
+			report_down(ks, argv[i][0], "out of memory");
+			drop_connection(ks);
+			return GK_UNAVAILABLE;
+		}
+	}
+	for (size_t i = 0; i < count; i++) {
+		void *reply = NULL;
+
+		if (redisGetReply(ks->ctx, &reply) != REDIS_OK && i == 0 && may_retry &&
+		    stale_connection_error(ks->ctx)) {
+			drop_connection(ks);
+			*stale = 1;
+			return GK_UNAVAILABLE;
+		}
+		reply = checked_reply(ks, argv[i][0], reply, 1);
+		if (!reply)
+			return GK_UNAVAILABLE;
+		freeReplyObject(reply);
+	}
+	report_up(ks);
+	return GK_OK;
+}
+
+int keystore_usage_add(struct keystore *ks, const char *user, const char *month, const char *provider_id,
+		       const long long amounts[KEYSTORE_COUNTERS])
+{
+	char key[KEY_NAME_MAX], field[KEYSTORE_COUNTERS][USAGE_FIELD_MAX], by[KEYSTORE_COUNTERS][24];
+	const char *hincrby[KEYSTORE_COUNTERS][4];
+	const char *const *argv[KEYSTORE_COUNTERS];
+	size_t n = 0;
+	int reused, stale, rc;
+
+	if (keystore_usage_key(ks, user, month, key, sizeof(key)) != GK_OK)
+		return GK_NOMEM;
+	for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
+		/* a zero adds nothing: leave it out */
+		if (amounts[c] <= 0)
+			continue;
+		if (keystore_usage_field(provider_id, (enum keystore_counter)c, field[n], sizeof(field[n])) !=
+		    GK_OK)
+			return GK_NOMEM;
+		snprintf(by[n], sizeof(by[n]), "%lld", amounts[c]);
+		hincrby[n][0] = "HINCRBY";
+		hincrby[n][1] = key;
+		hincrby[n][2] = field[n];
+		hincrby[n][3] = by[n];
+		argv[n] = hincrby[n];
+		n++;
+	}
+	if (n == 0)
+		return GK_OK;
+	reused = ks->ctx != NULL;
+	if (!ks->ctx && connect_store(ks) != GK_OK)
+		return GK_UNAVAILABLE;
+	rc = pipeline(ks, n, 4, argv, reused, &stale);
+	if (stale) {
+		if (connect_store(ks) != GK_OK)
+			return GK_UNAVAILABLE;
+		rc = pipeline(ks, n, 4, argv, 0, &stale);
+	}
+	if (rc != GK_OK)
+		return rc;
+	/* one WAIT for the three counters */
+	return wait_replicas(ks);
+}
+
+/* A counter's value: a decimal integer as HINCRBY leaves it, nothing else
+ * (an unchecked strtol would read "12abc" as 12 and "abc" as 0). hiredis
+ * ends each string with a NUL; one inside it would cut the number short. */
+static int parse_counter(const char *s, size_t len, long long *out)
+{
+	if (strlen(s) != len)
+		return GK_ERR;
+	return num_parse(s, LLONG_MIN, LLONG_MAX, out, NULL, 0);
+}
+
+/* The index of the provider and counter a usage field names, or GK_ERR for
+ * a field of a provider or counter this service does not know (left). */
+static int counter_of_field(const struct registry *reg, const char *field, size_t len, size_t *provider,
+			    int *counter)
+{
+	char want[USAGE_FIELD_MAX];
+
+	for (size_t i = 0; i < reg->count; i++)
+		for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
+			if (keystore_usage_field(reg->providers[i].id, (enum keystore_counter)c, want,
+						 sizeof(want)) != GK_OK ||
+			    strlen(want) != len || memcmp(want, field, len) != 0)
+				continue;
+			*provider = i;
+			*counter = c;
+			return GK_OK;
+		}
+	return GK_ERR;
+}
+
+int keystore_usage_read(const redisReply *all, const struct registry *reg, struct keystore_usage *out,
+			const char **why)
+{
+	memset(out, 0, reg->count * sizeof(*out));
+	if (!all || all->type != REDIS_REPLY_ARRAY || all->elements % 2 != 0) {
+		*why = "not an array of field and value pairs";
+		return GK_ERR;
+	}
+	for (size_t i = 0; i < all->elements; i += 2) {
+		const redisReply *f = all->element[i], *v = all->element[i + 1];
+		size_t provider;
+		int counter;
+		long long n;
+
+		if (!f || !v || f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+			*why = "a field or value that is not a string";
+			goto refused;
+		}
+		if (counter_of_field(reg, f->str, f->len, &provider, &counter) != GK_OK)
+			continue;
+		if (parse_counter(v->str, v->len, &n) != GK_OK) {
+			*why = "a counter that is not a whole number";
+			goto refused;
+		}
+		out[provider].count[counter] = n;
+	}
+	return GK_OK;
+refused:
+	memset(out, 0, reg->count * sizeof(*out));
+	return GK_ERR;
+}
+
+int keystore_usage_get(struct keystore *ks, const char *user, const char *month, const struct registry *reg,
+		       struct keystore_usage *out)
+{
+	char key[KEY_NAME_MAX];
+	const char *argv[2] = { "HGETALL", key };
+	redisReply *reply;
+	const char *why;
+	int rc = GK_OK;
+
+	memset(out, 0, reg->count * sizeof(*out));
+	if (keystore_usage_key(ks, user, month, key, sizeof(key)) != GK_OK)
+		return GK_NOMEM;
+	reply = command(ks, 2, argv, NULL);
+	if (!reply)
+		return GK_UNAVAILABLE;
+	if (keystore_usage_read(reply, reg, out, &why) != GK_OK)
+		rc = unexpected_reply(ks, "HGETALL", reply, why);
+	freeReplyObject(reply);
 	return rc;
 }

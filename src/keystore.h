@@ -1,10 +1,16 @@
-/* keystore.h: each user's keys in one Redis hash.
+/* keystore.h: the one owner of this service's data in Redis: the key and
+ * field names (the schema below), the commands, and the connection. No
+ * other module builds a name or sends a command.
  *
- * Key "<prefix>:users:{<user>}:apiKeys" (the braces are a Redis Cluster hash
- * tag); for each provider that takes user keys, field "<userKeyField>" holds
- * the sealed value and "<userKeyField>:updatedAt" its ISO 8601 time. One
- * field per provider, so writes for different providers never overwrite
- * each other.
+ * Schema. Each user's keys in one hash "<prefix>:users:{<user>}:apiKeys"
+ * (the braces are a Redis Cluster hash tag); for each provider that takes
+ * user keys, field "<userKeyField>" holds the sealed value and
+ * "<userKeyField>:updatedAt" its ISO 8601 time. One field per provider, so
+ * writes for different providers never overwrite each other. What a user
+ * spent: one hash per user and UTC month beside it,
+ * "<prefix>:usage:{<user>}:<YYYY-MM>", fields "<provider>:requests",
+ * "<provider>:inputTokens" and "<provider>:outputTokens", counted with
+ * HINCRBY (same hash tag as the key hash).
  *
  * A keystore owns one connection, opened on first use with a connect and a
  * command timeout, dropped on any failure and opened again by the next call.
@@ -65,10 +71,6 @@ int keystore_ping(struct keystore *ks);
  * NULL without sentinels or without a connection. */
 const char *keystore_master(const struct keystore *ks, char *buf, size_t len);
 
-/* After a write sent with keystore_command: GK_OK when min_replicas
- * replicas have it (or min_replicas is 0), else GK_UNCERTAIN. */
-int keystore_wait_replicas(struct keystore *ks);
-
 /* Fills out[i] for every provider i of reg (out has reg->count entries),
  * copying the values into arena. A reply of another shape than the HMGET
  * asked for is GK_UNAVAILABLE (logged as event=redis_reply_unexpected),
@@ -87,12 +89,46 @@ int keystore_put(struct keystore *ks, const char *user, const char *field, const
 		 const char *updated_at);
 int keystore_delete(struct keystore *ks, const char *user, const char *field);
 
-/* Runs one command on the store's connection, connecting and reconnecting
- * as the calls above do; for the modules that keep other per-user data in
- * the same Redis (usage.c). Returns the reply, which the caller frees with
- * freeReplyObject(), or NULL when Redis did not answer or answered an
- * error (logged once per outage). */
-struct redisReply *keystore_command(struct keystore *ks, int argc, const char **argv, const size_t *lens);
+/* Usage counters (the usage hash above). The counter names are also the
+ * names usage.c gives them in JSON. */
+enum keystore_counter {
+	KEYSTORE_REQUESTS,
+	KEYSTORE_INPUT_TOKENS,
+	KEYSTORE_OUTPUT_TOKENS,
+	KEYSTORE_COUNTERS
+};
+
+extern const char *const keystore_counter_names[KEYSTORE_COUNTERS];
+
+struct keystore_usage {
+	long long count[KEYSTORE_COUNTERS]; /* indexed by enum keystore_counter */
+};
+
+/* Adds amounts[c] to each counter c of the provider in the user's hash of
+ * month ("YYYY-MM"); zeros and negatives are left out. The HINCRBYs go in
+ * one round trip, then one WAIT (see above). GK_OK, GK_UNAVAILABLE,
+ * GK_UNCERTAIN or GK_NOMEM (a name too long). */
+int keystore_usage_add(struct keystore *ks, const char *user, const char *month, const char *provider_id,
+		       const long long amounts[KEYSTORE_COUNTERS]);
+
+/* Fills out[i] (reg->count entries) with the counters of provider i in the
+ * user's hash of month, zeros where nothing was counted. A reply of another
+ * shape, or a counter that is not a whole number, is GK_UNAVAILABLE
+ * (logged as event=redis_reply_unexpected), never a made-up count. */
+int keystore_usage_get(struct keystore *ks, const char *user, const char *month, const struct registry *reg,
+		       struct keystore_usage *out);
+
+/* The pure steps of the calls above, for the unit tests. Each name builder
+ * returns GK_OK, or GK_ERR when the name does not fit in len. */
+int keystore_user_key(const struct keystore *ks, const char *user, char *out, size_t len);
+int keystore_usage_key(const struct keystore *ks, const char *user, const char *month, char *out, size_t len);
+int keystore_usage_field(const char *provider_id, enum keystore_counter counter, char *out, size_t len);
+
+/* Reads an HGETALL reply of a usage hash into out (reg->count entries);
+ * fields of other providers or counters are left. GK_ERR with *why
+ * naming what was wrong (never quoting the reply), out all zeros. */
+int keystore_usage_read(const struct redisReply *all, const struct registry *reg, struct keystore_usage *out,
+			const char **why);
 
 /* For maintenance (gofannon-keys rekey), not for requests. */
 
@@ -104,7 +140,8 @@ struct redisReply *keystore_command(struct keystore *ks, int argc, const char **
 int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KEYSTORE_CURSOR_MAX],
 			const char ***users, size_t *count);
 
-/* Decides the new value of one field of a user's hash: returns it (in the
+/* Decides the new value of one key field of a user's hash (":updatedAt"
+ * fields are never passed: a rewrite keeps the times): returns it (in the
  * arena passed to keystore_rewrite) or NULL to leave the field as it is. */
 typedef const char *(*keystore_rewrite_fn)(void *ctx, struct arena *arena, const char *field,
 					   const char *value, size_t len);

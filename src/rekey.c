@@ -8,7 +8,6 @@
 #include "status.h"
 
 #define REKEY_ARENA_MAX (4 * 1024 * 1024)
-#define UPDATED_SUFFIX ":updatedAt"
 
 /* What one attempt at one hash found; added to the report only when the
  * attempt's write went through, so a retried hash is not counted twice. */
@@ -24,13 +23,6 @@ static const struct provider *provider_of_field(const struct registry *reg, cons
 		if (reg->providers[i].user_key_field && strcmp(reg->providers[i].user_key_field, field) == 0)
 			return &reg->providers[i];
 	return NULL;
-}
-
-static int is_metadata(const char *field)
-{
-	size_t len = strlen(field), slen = sizeof(UPDATED_SUFFIX) - 1;
-
-	return len > slen && strcmp(field + len - slen, UPDATED_SUFFIX) == 0;
 }
 
 static void log_unreadable(const struct hash_tally *t, const char *field, const char *why)
@@ -56,8 +48,6 @@ static const char *reseal(void *ctx, struct arena *arena, const char *field, con
 	size_t kid_len;
 	char *out;
 
-	if (is_metadata(field))
-		return NULL;
 	p = provider_of_field(&t->app->registry, field);
 	if (!p) {
 		t->unknown++;

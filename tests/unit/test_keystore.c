@@ -1,8 +1,11 @@
-/* test_keystore.c: the shape an HMGET reply must have before the key store
- * reads keys out of it (keystore_check_hmget). hiredis's redisReply is a
- * public struct, so the replies are built by hand: every shape a broken
- * proxy or a desynchronised connection could hand over, not only the ones
- * a real Redis sends. */
+/* test_keystore.c: the Redis schema and the reply handling of the key
+ * store, without a server: the key and field names it builds, the shape
+ * an HMGET reply must have before keys are read out of it
+ * (keystore_check_hmget), and how an HGETALL of a usage hash is read into
+ * counters (keystore_usage_read). hiredis's redisReply is a public struct,
+ * so the replies are built by hand: every shape a broken proxy or a
+ * desynchronised connection could hand over, not only the ones a real
+ * Redis sends. */
 #include "unit.h"
 
 #include <hiredis/hiredis.h>
@@ -94,11 +97,175 @@ static void test_hmget_shapes_that_are_refused(void **state)
 			fail_msg("case %zu was read as a reply", i);
 }
 
+static void init_store(struct keystore *ks, const char *prefix)
+{
+	struct redis_target target;
+
+	memset(&target, 0, sizeof(target));
+	keystore_init(ks, &target, prefix, 1000);
+}
+
+/* The names existing data is stored under: a change here loses every key
+ * and every counter already in Redis. */
+static void test_key_and_field_names(void **state)
+{
+	static const char *const fields[KEYSTORE_COUNTERS] = { "openai:requests", "openai:inputTokens",
+							       "openai:outputTokens" };
+	struct keystore ks;
+	char buf[256];
+
+	(void)state;
+	init_store(&ks, "gk");
+	assert_int_equal(keystore_user_key(&ks, "alice@example.org", buf, sizeof(buf)), GK_OK);
+	assert_string_equal(buf, "gk:users:{alice@example.org}:apiKeys");
+	assert_int_equal(keystore_usage_key(&ks, "alice@example.org", "2026-11", buf, sizeof(buf)), GK_OK);
+	assert_string_equal(buf, "gk:usage:{alice@example.org}:2026-11");
+	for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
+		assert_int_equal(keystore_usage_field("openai", (enum keystore_counter)c, buf, sizeof(buf)),
+				 GK_OK);
+		assert_string_equal(buf, fields[c]);
+	}
+	assert_string_equal(keystore_counter_names[KEYSTORE_REQUESTS], "requests");
+	assert_string_equal(keystore_counter_names[KEYSTORE_INPUT_TOKENS], "inputTokens");
+	assert_string_equal(keystore_counter_names[KEYSTORE_OUTPUT_TOKENS], "outputTokens");
+	keystore_release(&ks);
+}
+
+/* A name that does not fit is refused, never cut short (a cut name is
+ * another user's key). */
+static void test_names_that_do_not_fit(void **state)
+{
+	struct keystore ks;
+	char buf[sizeof("gk:users:{alice}:apiKeys")];
+
+	(void)state;
+	init_store(&ks, "gk");
+	assert_int_equal(keystore_user_key(&ks, "alice", buf, sizeof(buf)), GK_OK);
+	assert_int_equal(keystore_user_key(&ks, "alice2", buf, sizeof(buf)), GK_ERR);
+	assert_int_equal(keystore_usage_key(&ks, "alice", "2026-11", buf, 10), GK_ERR);
+	assert_int_equal(keystore_usage_field("openai", KEYSTORE_REQUESTS, buf, 8), GK_ERR);
+	keystore_release(&ks);
+}
+
+#define PAIR(f, v) string_reply(f), string_reply(v)
+
+/* Each counter lands on its provider and counter, whatever the order of
+ * the fields; fields of other providers (even ones whose id starts the
+ * same), other counters and names cut short are left; what is absent
+ * reads 0. */
+static void test_usage_counters_read(void **state)
+{
+	struct provider providers[] = { { .id = "openai" }, { .id = "anthropic" }, { .id = "gemini" } };
+	struct registry reg = { providers, ARRAY_SIZE(providers) };
+	redisReply r[] = {
+		PAIR("anthropic:outputTokens", "7"),
+		PAIR("openai:requests", "3"),
+		PAIR("openai2:requests", "100"),
+		PAIR("openai:inputTokens", "30"),
+		PAIR("openai:costCents", "5"),
+		PAIR("openai:outputTokens", "12"),
+		PAIR("anthropic:requests", "1"),
+		PAIR("x:openai:requests", "50"),
+		PAIR("gemini:inputTokens", "9223372036854775807"),
+		PAIR("gemini:request", "4"),
+		PAIR("gemini:", "4"),
+	};
+	redisReply *elements[ARRAY_SIZE(r)];
+	redisReply all, empty = array_of(NULL, 0);
+	struct keystore_usage out[3];
+	const char *why = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(r); i++)
+		elements[i] = &r[i];
+	all = array_of(elements, ARRAY_SIZE(r));
+	memset(out, 0xff, sizeof(out));
+	assert_int_equal(keystore_usage_read(&all, &reg, out, &why), GK_OK);
+	assert_int_equal(out[0].count[KEYSTORE_REQUESTS], 3);
+	assert_int_equal(out[0].count[KEYSTORE_INPUT_TOKENS], 30);
+	assert_int_equal(out[0].count[KEYSTORE_OUTPUT_TOKENS], 12);
+	assert_int_equal(out[1].count[KEYSTORE_REQUESTS], 1);
+	assert_int_equal(out[1].count[KEYSTORE_INPUT_TOKENS], 0);
+	assert_int_equal(out[1].count[KEYSTORE_OUTPUT_TOKENS], 7);
+	assert_int_equal(out[2].count[KEYSTORE_REQUESTS], 0);
+	assert_true(out[2].count[KEYSTORE_INPUT_TOKENS] == 9223372036854775807LL);
+	assert_int_equal(out[2].count[KEYSTORE_OUTPUT_TOKENS], 0);
+	/* a month with nothing counted: an empty hash reads as an empty array */
+	memset(out, 0xff, sizeof(out));
+	assert_int_equal(keystore_usage_read(&empty, &reg, out, &why), GK_OK);
+	for (size_t i = 0; i < 3; i++)
+		for (int c = 0; c < KEYSTORE_COUNTERS; c++)
+			assert_int_equal(out[i].count[c], 0);
+}
+
+static int usage_read_refused(const redisReply *reply, const struct registry *reg)
+{
+	struct keystore_usage out[1] = { { { 1, 2, 3 } } };
+	const char *why = NULL;
+	int rc = keystore_usage_read(reply, reg, out, &why);
+
+	if (rc == GK_OK)
+		return 0;
+	assert_non_null(why);
+	for (int c = 0; c < KEYSTORE_COUNTERS; c++)
+		assert_int_equal(out[0].count[c], 0);
+	return 1;
+}
+
+/* A counter that is not exactly a whole number, or a reply of another
+ * shape, is refused: no count is made up from it. */
+static void test_usage_counters_refused(void **state)
+{
+	static const char *const bad_values[] = { "",	 "abc", "12abc", " 12", "12 ",
+						  "+12", "1.5", "0x10",	 "-",	"99999999999999999999" };
+	struct provider providers[] = { { .id = "openai" } };
+	struct registry reg = { providers, 1 };
+	redisReply field = string_reply("openai:requests"), ok = string_reply("3"),
+		   nil = typed(REDIS_REPLY_NIL);
+	redisReply number = typed(REDIS_REPLY_INTEGER),
+		   embedded = { .type = REDIS_REPLY_STRING, .len = 3, .str = "1\0002" };
+	redisReply *odd[] = { &field, &ok, &field };
+	redisReply *nil_value[] = { &field, &nil };
+	redisReply *number_value[] = { &field, &number };
+	redisReply *number_field[] = { &number, &ok };
+	redisReply *null_element[] = { &field, NULL };
+	redisReply *with_nul[] = { &field, &embedded };
+	redisReply shapes[] = {
+		string_reply("OK"),
+		nil,
+		number,
+		array_of(odd, 3),
+		array_of(nil_value, 2),
+		array_of(number_value, 2),
+		array_of(number_field, 2),
+		array_of(null_element, 2),
+		array_of(with_nul, 2),
+	};
+
+	(void)state;
+	assert_true(usage_read_refused(NULL, &reg));
+	for (size_t i = 0; i < ARRAY_SIZE(shapes); i++)
+		if (!usage_read_refused(&shapes[i], &reg))
+			fail_msg("shape %zu was read as counters", i);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_values); i++) {
+		redisReply value = string_reply(bad_values[i]);
+		redisReply *pair[] = { &field, &value };
+		redisReply reply = array_of(pair, 2);
+
+		if (!usage_read_refused(&reply, &reg))
+			fail_msg("counter value \"%s\" was read as a number", bad_values[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hmget_shapes_that_are_read),
 		cmocka_unit_test(test_hmget_shapes_that_are_refused),
+		cmocka_unit_test(test_key_and_field_names),
+		cmocka_unit_test(test_names_that_do_not_fit),
+		cmocka_unit_test(test_usage_counters_read),
+		cmocka_unit_test(test_usage_counters_refused),
 	};
 
 	return cmocka_run_group_tests_name("keystore", tests, NULL, NULL);
