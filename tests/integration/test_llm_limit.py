@@ -104,7 +104,7 @@ def test_over_the_cap_gets_429_while_others_are_served_at_once(stack):
     took = time.monotonic() - t0
     print("# another user's chat during the hang: %d in %.0f ms" % (resp.status, took * 1000))
     assert resp.status == 200 and resp.json["content"].startswith("Hello from gemini"), resp
-    assert took < 1.0, took
+    assert took < 2.0, "waited %.2fs: a slot held would cost TIMEOUT_S" % took
     assert len(MOCK.calls("openai")) == PER_USER, "only the leased calls reach the provider"
     for t in threads:
         t.join(TIMEOUT_S + 10)
@@ -133,28 +133,39 @@ def test_verify_counts_against_the_cap(stack):
     assert leases(stack, user) == 0
 
 
-def worker_pids(master):
-    with open("/proc/%d/task/%d/children" % (master, master)) as f:
+def child_pids(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
         return [int(p) for p in f.read().split()]
 
 
-def test_a_worker_killed_mid_call_holds_its_lease_only_until_the_deadline(stack):
-    # one worker: the one holding the call is the one to kill
+def kill_holder(stack, kill_worker):
+    """SIGKILLs the process serving the one call in progress: the worker's
+    child (test_llm_pool.py) or the worker itself, whose child dies with it.
+    Returns the worker's pid."""
+    [worker] = child_pids(stack.service.pid)
+    [child] = child_pids(worker)
+    os.kill(worker if kill_worker else child, signal.SIGKILL)
+    return worker
+
+
+def check_lease_outlives_a_kill(stack, kill_worker):
+    # one worker: the call is in its one child
     stack.service_restart({"GOFANNON_WORKERS": "1", "GOFANNON_LLM_PER_USER": "1"})
     user = fresh(stack)
     MOCK.set_mode("hang", "openai")
     t0 = time.monotonic()
     threads, results = start_chats(stack, user, 1)
     MOCK.wait_for(lambda c: len(c) >= 1, 3)
-    [worker] = worker_pids(stack.service.pid)
-    os.kill(worker, signal.SIGKILL)
+    worker = kill_holder(stack, kill_worker)
     for t in threads:
         t.join(5)
     assert results and results[0][0] == 502, results  # nginx: the connection dropped
     wait_deadline = time.monotonic() + 5
-    while worker_pids(stack.service.pid) in ([], [worker]) and time.monotonic() < wait_deadline:
+    while child_pids(stack.service.pid) in ([], [worker]) and kill_worker and time.monotonic() < wait_deadline:
         time.sleep(0.05)
-    assert leases(stack, user) == 1, "the dead worker's lease stays until its deadline"
+    if not kill_worker:
+        assert child_pids(stack.service.pid) == [worker], "a child's death is not a worker's"
+    assert leases(stack, user) == 1, "the dead process's lease stays until its deadline"
     MOCK.set_mode("ok", "openai")
     refused = 0
     while True:
@@ -165,12 +176,21 @@ def test_a_worker_killed_mid_call_holds_its_lease_only_until_the_deadline(stack)
         refused += 1
         time.sleep(0.25)
     freed_after = time.monotonic() - t0
-    print("# lease of the killed worker freed after %.1fs (deadline %ds); %d calls refused meanwhile" % (
-        freed_after, TIMEOUT_S + MARGIN_S, refused))
+    print("# lease of the killed %s freed after %.1fs (deadline %ds); %d calls refused meanwhile" % (
+        "worker" if kill_worker else "child", freed_after, TIMEOUT_S + MARGIN_S, refused))
     assert resp.status == 200, resp
     assert refused > 0
-    assert TIMEOUT_S + MARGIN_S - 1.5 <= freed_after <= TIMEOUT_S + MARGIN_S + 2, freed_after
+    # not before the deadline; after it, within what a loaded machine adds
+    assert TIMEOUT_S + MARGIN_S - 1.5 <= freed_after <= TIMEOUT_S + MARGIN_S + 4, freed_after
     assert leases(stack, user) == 0
+
+
+def test_a_child_killed_mid_call_holds_its_lease_only_until_the_deadline(stack):
+    check_lease_outlives_a_kill(stack, kill_worker=False)
+
+
+def test_a_worker_killed_mid_call_holds_its_lease_only_until_the_deadline(stack):
+    check_lease_outlives_a_kill(stack, kill_worker=True)
 
 
 def test_no_limit_with_zero(stack):

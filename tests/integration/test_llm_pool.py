@@ -130,7 +130,7 @@ def test_hanging_chats_three_times_the_workers_leave_the_key_endpoints_fast(stac
     took = time.monotonic() - t0
     print("# a fresh chat meanwhile: %d in %.0f ms" % (resp.status, took * 1000))
     assert resp.status == 200 and resp.json["content"].startswith("Hello from gemini"), resp
-    assert took < 1.0, took
+    assert took < 2.0, "waited %.2fs: a slot held would cost TIMEOUT_S" % took
     join(threads)
     assert [r.status for r in results] == [504] * IN_FLIGHT, results
     # every child is reaped once its call is over: none left, no zombie
