@@ -66,7 +66,7 @@ def assert_refused(result):
     assert status == 429, result
     assert body == {"detail": DETAIL}, body
     assert retry_after is not None and int(retry_after) >= 1, result
-    assert took < 1.0, "a refusal waits for nothing: %.2fs" % took
+    assert took < 2.0, "a refusal waits for no provider (a hang costs %ds): %.2fs" % (TIMEOUT_S, took)
 
 
 def p99_ms(samples):
