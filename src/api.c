@@ -404,7 +404,7 @@ static void write_provider_status(struct exchange *ex, struct jsonw *w, const st
 	jsonw_key(w, "userKey");
 	write_user_key_status(w, p, sk, &eff);
 	jsonw_key(w, "envKey");
-	jsonw_bool(w, envkeys_get(&ex->app->envkeys, p->env_var) != NULL);
+	jsonw_bool(w, envkeys_of(&ex->app->envkeys, p) != NULL);
 	jsonw_key(w, "available");
 	jsonw_bool(w, eff.has_key);
 	jsonw_key(w, "source");

@@ -61,7 +61,7 @@ static struct arena_chunk *arena_grow(struct arena *arena, size_t need)
 	return chunk;
 }
 
-void *arena_alloc(struct arena *arena, size_t size)
+void *arena_alloc_uninit(struct arena *arena, size_t size)
 {
 	struct arena_chunk *chunk = arena->head;
 	size_t need = align_up(size ? size : 1);
@@ -77,7 +77,15 @@ void *arena_alloc(struct arena *arena, size_t size)
 	p = chunk->data + chunk->fill;
 	chunk->fill += need;
 	arena->used += need;
-	memset(p, 0, need);
+	return p;
+}
+
+void *arena_alloc(struct arena *arena, size_t size)
+{
+	void *p = arena_alloc_uninit(arena, size);
+
+	if (p)
+		memset(p, 0, align_up(size ? size : 1));
 	return p;
 }
 
@@ -87,7 +95,7 @@ char *arena_strndup(struct arena *arena, const char *s, size_t len)
 
 	if (len == SIZE_MAX)
 		return NULL;
-	copy = arena_alloc(arena, len + 1);
+	copy = arena_alloc_uninit(arena, len + 1);
 	if (!copy)
 		return NULL;
 	memcpy(copy, s, len);
@@ -112,7 +120,7 @@ char *arena_vprintf(struct arena *arena, const char *fmt, va_list ap)
 		va_end(again);
 		return NULL;
 	}
-	out = arena_alloc(arena, (size_t)len + 1);
+	out = arena_alloc_uninit(arena, (size_t)len + 1);
 	if (out)
 		vsnprintf(out, (size_t)len + 1, fmt, again);
 	va_end(again);

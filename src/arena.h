@@ -25,6 +25,9 @@ void arena_release(struct arena *arena);
 
 /* Returns zeroed memory, or NULL when the cap would be passed. */
 void *arena_alloc(struct arena *arena, size_t size);
+/* The same, not zeroed: for buffers written before they are read (the
+ * release still wipes all of them). */
+void *arena_alloc_uninit(struct arena *arena, size_t size);
 char *arena_strndup(struct arena *arena, const char *s, size_t len);
 char *arena_strdup(struct arena *arena, const char *s);
 /* printf into the arena; NULL on cap or format error. */

@@ -144,11 +144,30 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 	return rc;
 }
 
+/* items[] is never reallocated after this, so the pointers stay valid. */
+static int index_providers(struct envkeys *keys, const struct registry *reg)
+{
+	keys->by_provider = calloc(reg->count ? reg->count : 1, sizeof(*keys->by_provider));
+	if (!keys->by_provider)
+		return GK_NOMEM;
+	keys->providers = reg->providers;
+	keys->provider_count = reg->count;
+	for (size_t i = 0; i < reg->count; i++) {
+		const char *name = reg->providers[i].env_var;
+
+		keys->by_provider[i] = name ? find(keys, name, strlen(name)) : NULL;
+	}
+	return GK_OK;
+}
+
 int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *env_file, char *err,
 		 size_t errlen)
 {
 	keys->items = calloc(reg->count ? reg->count : 1, sizeof(*keys->items));
 	keys->count = 0;
+	keys->by_provider = NULL;
+	keys->providers = NULL;
+	keys->provider_count = 0;
 	if (!keys->items)
 		return set_error(err, errlen, "out of memory");
 	for (size_t i = 0; i < reg->count; i++) {
@@ -165,6 +184,10 @@ int envkeys_load(struct envkeys *keys, const struct registry *reg, const char *e
 		}
 		keys->count++;
 	}
+	if (index_providers(keys, reg) != GK_OK) {
+		envkeys_release(keys);
+		return set_error(err, errlen, "out of memory");
+	}
 	if (env_file && apply_file(keys, env_file, err, errlen) != GK_OK) {
 		envkeys_release(keys);
 		return GK_ERR;
@@ -177,8 +200,12 @@ void envkeys_release(struct envkeys *keys)
 	for (size_t i = 0; i < keys->count; i++)
 		wipe_free(keys->items[i].value);
 	free(keys->items);
+	free(keys->by_provider);
 	keys->items = NULL;
 	keys->count = 0;
+	keys->by_provider = NULL;
+	keys->providers = NULL;
+	keys->provider_count = 0;
 }
 
 const char *envkeys_get(const struct envkeys *keys, const char *name)
@@ -186,4 +213,14 @@ const char *envkeys_get(const struct envkeys *keys, const char *name)
 	const struct envkey *key = name ? find(keys, name, strlen(name)) : NULL;
 
 	return key ? key->value : NULL;
+}
+
+const char *envkeys_of(const struct envkeys *keys, const struct provider *p)
+{
+	if (keys->by_provider && p >= keys->providers && p < keys->providers + keys->provider_count) {
+		const struct envkey *key = keys->by_provider[p - keys->providers];
+
+		return key ? key->value : NULL;
+	}
+	return envkeys_get(keys, p->env_var);
 }

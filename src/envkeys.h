@@ -23,6 +23,12 @@ struct envkey {
 struct envkeys {
 	struct envkey *items;
 	size_t count;
+	/* Each registry provider's entry in items (NULL: it names no envVar),
+	 * found once at load, so that a request looks its providers' keys up
+	 * in constant time: GET /api/providers grows linearly with them. */
+	const struct envkey **by_provider;
+	const struct provider *providers; /* the registry's, to index by_provider */
+	size_t provider_count;
 };
 
 /* Reads the keys for reg. Returns GK_OK, or GK_ERR with err set when the
@@ -35,5 +41,9 @@ void envkeys_release(struct envkeys *keys);
 
 /* The non-empty value of name, or NULL. */
 const char *envkeys_get(const struct envkeys *keys, const char *name);
+
+/* The non-empty value of p's envVar, or NULL: without a search when p is
+ * one of the providers of the registry keys were loaded for. */
+const char *envkeys_of(const struct envkeys *keys, const struct provider *p);
 
 #endif

@@ -54,6 +54,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "fcgi_finish.h"
 #include "fcgi_params.h"
 #include "http.h"
 #include "identity.h"
@@ -527,7 +528,7 @@ static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker)
 	llm_children_max = 0;
 	serve_one(srv->app, rq);
 	rq->keepConnection = 0; /* one request per child */
-	FCGX_Finish_r(rq);
+	fcgi_finish(rq);
 	/* _exit: the worker's atexit handlers and buffers are not the child's. */
 	_exit(0);
 }
@@ -590,7 +591,9 @@ static int serve_connection(struct server *srv, int fd)
 	if (keep && drain_input(rq) != GK_OK)
 		keep = 0;
 	rq->keepConnection = keep;
-	FCGX_Finish_r(rq); /* ends the request; closes the connection unless kept */
+	/* ends the request; unless kept, closes the connection plainly when it
+	 * was read whole, else with libfcgi's lingering close (fcgi_finish.h) */
+	fcgi_finish(rq);
 	fd = rq->ipcFd;
 	rq->ipcFd = -1;
 	return fd;

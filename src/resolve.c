@@ -8,7 +8,10 @@ void resolve_effective_key(const struct keyring *ring, const struct envkeys *env
 {
 	const char *system_key;
 
-	memset(out, 0, sizeof(*out));
+	out->source = SOURCE_NONE;
+	out->has_key = 0;
+	out->error = NULL;
+	secret_clear(&out->key);
 	if (provider->user_key_field && stored && stored->sealed) {
 		enum open_result result = open_value(ring, user, provider->id, stored->sealed,
 						     stored->sealed_len, &out->key);
@@ -19,7 +22,7 @@ void resolve_effective_key(const struct keyring *ring, const struct envkeys *env
 			out->error = open_result_detail(result);
 		return;
 	}
-	system_key = envkeys_get(env, provider->env_var);
+	system_key = envkeys_of(env, provider);
 	if (system_key && strlen(system_key) <= API_KEY_MAX) {
 		out->source = SOURCE_ENV;
 		out->has_key = 1;

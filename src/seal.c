@@ -64,26 +64,69 @@ int sealed_kid(const char *sealed, size_t len, const char **kid, size_t *kid_len
 	return GK_OK;
 }
 
+/* base64url without padding, as sodium_base642bin() reads it with
+ * B64_VARIANT: any other character, a length of 4n+1 or non-zero unused
+ * bits is refused. Plain comparisons per character, where libsodium's
+ * decoder is constant-time and costs more than the decryption: what is
+ * decoded here is the nonce and the ciphertext, nothing secret. */
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	return c == '_' ? 63 : -1;
+}
+
+int seal_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *out_len)
+{
+	unsigned acc = 0, bits = 0;
+	size_t n = 0;
+
+	if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
+		return GK_ERR;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64_value((unsigned char)in[i]);
+
+		if (v < 0)
+			return GK_ERR;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)
+		return GK_ERR;
+	*out_len = n;
+	return GK_OK;
+}
+
 enum open_result open_value(const struct keyring *ring, const char *user, const char *provider_id,
 			    const char *sealed, size_t len, struct secret *out)
 {
 	unsigned char box[BOX_MAX];
 	unsigned char ad[AD_MAX];
 	const struct master_key *mk;
-	const char *kid, *b64, *b64_end;
+	const char *kid, *b64;
 	size_t kid_len, box_len, ad_len;
 	unsigned long long plain_len;
 
-	memset(out, 0, sizeof(*out));
+	secret_clear(out);
 	if (sealed_kid(sealed, len, &kid, &kid_len) != GK_OK)
 		return OPEN_MALFORMED;
 	mk = keyring_find(ring, kid, kid_len);
 	if (!mk)
 		return OPEN_UNKNOWN_KID;
 	b64 = kid + kid_len + 1;
-	if (sodium_base642bin(box, sizeof(box), b64, len - (size_t)(b64 - sealed), NULL, &box_len, &b64_end,
-			      B64_VARIANT) != 0 ||
-	    b64_end != sealed + len || box_len < NONCE_BYTES + TAG_BYTES)
+	if (seal_b64_decode(b64, len - (size_t)(b64 - sealed), box, sizeof(box), &box_len) != GK_OK ||
+	    box_len < NONCE_BYTES + TAG_BYTES)
 		return OPEN_MALFORMED;
 	ad_len = build_ad(ad, sizeof(ad), mk->kid, provider_id, user);
 	if (!ad_len)
@@ -92,12 +135,13 @@ enum open_result open_value(const struct keyring *ring, const char *user, const 
 						       box + NONCE_BYTES, box_len - NONCE_BYTES, ad, ad_len,
 						       box, mk->key) != 0 ||
 	    plain_len > API_KEY_MAX) {
-		secret_wipe(out);
+		/* len was never set: whatever decryption wrote, all of it */
+		sodium_memzero(out, sizeof(*out));
 		return OPEN_FAILED;
 	}
 	out->len = (size_t)plain_len;
 	out->value[out->len] = '\0';
-	sodium_memzero(box, sizeof(box));
+	sodium_memzero(box, box_len);
 	return OPEN_OK;
 }
 

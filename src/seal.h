@@ -36,4 +36,9 @@ int sealed_kid(const char *sealed, size_t len, const char **kid, size_t *kid_len
 
 const char *open_result_detail(enum open_result result);
 
+/* Decodes base64url without padding (the part after "v1.<kid>.") into
+ * out[0..cap). Returns GK_OK with *out_len set, or GK_ERR when it is not
+ * exactly such text or does not fit (exposed for tests). */
+int seal_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *out_len);
+
 #endif

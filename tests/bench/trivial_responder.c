@@ -1,13 +1,16 @@
 /* trivial_responder: the ceiling scripts/bench compares gofannon-keys to.
  *
- *   spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS
+ *   spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS [linger]
  *
  * Forks WORKERS processes that accept on the socket spawn-fcgi passes as
  * fd 0 and answer every request with a JSON body and the headers the API
  * sends, doing nothing else: what nginx plus FastCGI cost with the same
  * worker count. The body is {"status":"ok"}, or exactly N bytes when the
  * request URI carries "bytes=N", so that scripts/bench can compare an
- * endpoint with a ceiling that moves as many bytes. Links libfcgi only.
+ * endpoint with a ceiling that moves as many bytes. Requests end with
+ * fcgi_finish(), as the service's do: a plain close once the request is
+ * read whole, the fastest FastCGI allows; with "linger", libfcgi's own
+ * lingering close, the ceiling as it was before. Links libfcgi only.
  * SIGTERM stops it; workers exit with it. */
 #include <errno.h>
 #include <fcgiapp.h>
@@ -19,10 +22,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../src/fcgi_finish.h"
+
 #define WORKERS_MAX 256
 #define BODY_MAX 65536
 
 static char body[BODY_MAX];
+static int linger;
 
 /* {"status":"ok"}, or {"pad":"xxx..."} of exactly len bytes (len >= 11). */
 static size_t fill_body(size_t len)
@@ -65,7 +71,10 @@ static void serve(void)
 
 		FCGX_PutStr(head, n, rq.out);
 		FCGX_PutStr(body, (int)len, rq.out);
-		FCGX_Finish_r(&rq);
+		if (linger)
+			FCGX_Finish_r(&rq);
+		else
+			fcgi_finish(&rq);
 	}
 	exit(0);
 }
@@ -73,12 +82,14 @@ static void serve(void)
 int main(int argc, char **argv)
 {
 	pid_t pids[WORKERS_MAX];
-	long workers = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
+	long workers = argc == 2 || argc == 3 ? strtol(argv[1], NULL, 10) : 0;
 	sigset_t set;
 	int sig;
 
-	if (workers < 1 || workers > WORKERS_MAX) {
-		fprintf(stderr, "usage: spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS (1-%d)\n",
+	linger = argc == 3 && strcmp(argv[2], "linger") == 0;
+	if (workers < 1 || workers > WORKERS_MAX || (argc == 3 && !linger)) {
+		fprintf(stderr,
+			"usage: spawn-fcgi -n -s SOCKET -- trivial_responder WORKERS (1-%d) [linger]\n",
 			WORKERS_MAX);
 		return 2;
 	}

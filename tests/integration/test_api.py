@@ -413,3 +413,21 @@ def test_garbage_in_the_hash_is_reported_not_crashed_on(stack):
         body = expect(stack.request("GET", API_KEYS, user=user), 200)
         assert body["openaiApiKey"] is None, body
     assert "plaintext-key" not in stack.service_log_text()
+
+
+def test_every_reply_arrives_whole_whatever_was_left_unread(stack):
+    """Requests read whole end with a plain close; a body over the limit is
+    answered 413 unread and its connection closed with the lingering close,
+    which reads the rest: nginx never sees a reset before the reply (it
+    would answer 502). Interleaved, so that either close follows the other."""
+    user = new_user()
+    key = "sk-close-" + "0123456789abcdef" * 2
+    stack.remember_keys(key)
+    expect(stack.request("PUT", API_KEYS, user=user, body={"provider": "openai", "apiKey": key}), 200)
+    for size in (70 * 1024, 300 * 1024, 900 * 1024) * 3:
+        big = json.dumps({"provider": "openai", "apiKey": "k" * size}).encode()
+        expect_detail_mentions(stack.request("PUT", API_KEYS, user=user, raw_body=big,
+                                             headers={"Content-Type": "application/json"}), 413, "64 KiB")
+        body = expect(stack.request("GET", API_KEYS, user=user), 200)
+        assert body["openaiApiKey"] == "sk-...cdef", body
+        expect(stack.request("PUT", API_KEYS, user=user, body={"provider": "openai", "apiKey": key}), 200)

@@ -341,6 +341,52 @@ static void test_envkeys_no_env_vars(void **state)
 	registry_release(&reg);
 }
 
+/* envkeys_of() finds each provider's key through the entry found at load,
+ * not by a search of the names per request (what kept GET /api/providers
+ * quadratic in the number of providers): with the names changed after
+ * load, a search no longer finds them, the index still does. A provider
+ * from elsewhere falls back to the search; values set later are seen. */
+static void test_envkeys_of_by_index(void **state)
+{
+	struct fixture *f = *state;
+	struct envkeys keys;
+	struct provider stranger;
+	const char *names[4];
+	char err[256] = "";
+
+	assert_int_equal(setenv(A, "env-a", 1), 0);
+	assert_int_equal(load(f, &keys, B "=file-b\n", err, sizeof(err)), GK_OK);
+	assert_int_equal(f->reg.count, 4);
+	for (size_t i = 0; i < f->reg.count; i++) {
+		const struct provider *p = &f->reg.providers[i];
+		const char *want = p->env_var ? envkeys_get(&keys, p->env_var) : NULL;
+
+		if (want)
+			assert_string_equal(envkeys_of(&keys, p), want);
+		else
+			assert_null(envkeys_of(&keys, p));
+	}
+	assert_string_equal(envkeys_of(&keys, &f->reg.providers[3]), "env-a"); /* d shares a's */
+	assert_null(envkeys_of(&keys, &f->reg.providers[2]));		       /* c has none */
+
+	for (size_t k = 0; k < keys.count; k++) {
+		names[k] = keys.items[k].name;
+		keys.items[k].name = "GKTEST_RENAMED";
+	}
+	assert_null(envkeys_get(&keys, A));
+	assert_string_equal(envkeys_of(&keys, &f->reg.providers[0]), "env-a");
+	assert_string_equal(envkeys_of(&keys, &f->reg.providers[1]), "file-b");
+	for (size_t k = 0; k < keys.count; k++)
+		keys.items[k].name = names[k];
+
+	stranger = f->reg.providers[1];
+	assert_string_equal(envkeys_of(&keys, &stranger), "file-b");
+	assert_int_equal(envkeys_apply_text(&keys, B "=later", strlen(B) + 6, err, sizeof(err)), GK_OK);
+	assert_string_equal(envkeys_of(&keys, &f->reg.providers[1]), "later");
+	envkeys_release(&keys);
+	assert_null(keys.by_provider);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +400,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_envkeys_file_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envkeys_reload, setup, teardown),
 		cmocka_unit_test(test_envkeys_no_env_vars),
+		cmocka_unit_test_setup_teardown(test_envkeys_of_by_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("envkeys", tests, NULL, NULL);

@@ -482,6 +482,53 @@ static int init_sodium(void **state)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* seal_b64_decode() accepts exactly what sodium_base642bin() accepts with
+ * the URL-safe, unpadded variant, and decodes it the same: every
+ * encoding of 0..64 random bytes, and random strings over an alphabet with
+ * padding, the other variant's characters and bytes outside it. Bytes of
+ * 0x80 and up it refuses, where libsodium 1.0.18 takes some for digits. */
+static void test_seal_b64_matches_sodium(void **state)
+{
+	static const char chars[] = "AZaz09-_+/=.\n Qw";
+	const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	unsigned char bin[96], ours[96], theirs[96];
+	char text[160];
+	size_t ours_len, theirs_len;
+
+	(void)state;
+	for (size_t n = 0; n <= 64; n++) {
+		randombytes_buf(bin, n);
+		sodium_bin2base64(text, sizeof(text), bin, n, variant);
+		assert_int_equal(seal_b64_decode(text, strlen(text), ours, sizeof(ours), &ours_len), GK_OK);
+		assert_int_equal(ours_len, n);
+		assert_memory_equal(ours, bin, n);
+		if (n > 0) /* one byte short of room */
+			assert_int_equal(seal_b64_decode(text, strlen(text), ours, n - 1, &ours_len), GK_ERR);
+	}
+	for (int round = 0; round < 20000; round++) {
+		size_t len = randombytes_uniform(12);
+		const char *end;
+		int sodium_ok, ours_ok;
+
+		for (size_t i = 0; i < len; i++)
+			text[i] = chars[randombytes_uniform(sizeof(chars) - 1)];
+		sodium_ok = sodium_base642bin(theirs, sizeof(theirs), text, len, NULL, &theirs_len, &end,
+					      variant) == 0 &&
+			    end == text + len;
+		ours_ok = seal_b64_decode(text, len, ours, sizeof(ours), &ours_len) == GK_OK;
+		assert_int_equal(ours_ok, sodium_ok);
+		if (ours_ok) {
+			assert_int_equal(ours_len, theirs_len);
+			assert_memory_equal(ours, theirs, ours_len);
+		}
+	}
+	assert_int_equal(seal_b64_decode("_\x80"
+					 "A",
+					 3, ours, sizeof(ours), &ours_len),
+			 GK_ERR);
+	assert_int_equal(seal_b64_decode("AAA\xff", 4, ours, sizeof(ours), &ours_len), GK_ERR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_seal_rotation),
 		cmocka_unit_test(test_seal_rotation_with_keygen),
 		cmocka_unit_test(test_seal_largest_binding),
+		cmocka_unit_test(test_seal_b64_matches_sodium),
 	};
 
 	return cmocka_run_group_tests_name("seal", tests, init_sodium, NULL);
