@@ -5,6 +5,7 @@ sharing one Redis share one user's cap, since the leases live in Redis."""
 import os
 import re
 import threading
+import time
 import uuid
 
 from mock_provider import MockProvider
@@ -48,9 +49,17 @@ def test_two_instances_share_one_users_cap(stack):
     assert all(r.json == {"detail": DETAIL} for r in results if r.status == 429), results
     assert len(MOCK.calls("openai")) == PER_USER
     # both instances took chats, so leases taken on one counted on the other
-    served = {}
-    for port in stack.ports:
-        with open(os.path.join(stack.state, "instance-%d.log" % port), errors="replace") as f:
-            served[port] = len(re.findall(r"event=request method=POST route=/api/llm/chat ", f.read()))
-    print("# chats per instance: %s; statuses %s" % (sorted(served.values()), statuses))
-    assert all(n > 0 for n in served.values()) and sum(served.values()) == calls, served
+    def served():
+        counts = {}
+        for port in stack.ports:
+            with open(os.path.join(stack.state, "instance-%d.log" % port), errors="replace") as f:
+                counts[port] = len(re.findall(r"event=request method=POST route=/api/llm/chat ", f.read()))
+        return counts
+
+    # a request's line is logged just after its reply went out
+    deadline = time.monotonic() + 3
+    while sum(served().values()) < calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    counts = served()
+    print("# chats per instance: %s; statuses %s" % (sorted(counts.values()), statuses))
+    assert all(n > 0 for n in counts.values()) and sum(counts.values()) == calls, counts
