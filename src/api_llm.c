@@ -11,6 +11,7 @@
 #include "chat.h"
 #include "event_stream.h"
 #include "llm.h"
+#include "llm_limit.h"
 #include "log.h"
 #include "status.h"
 #include "usage.h"
@@ -209,6 +210,22 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 	return send_event(&cs, "done") == 0 ? GK_OK : GK_ERR;
 }
 
+/* Takes one of the user's GOFANNON_LLM_PER_USER leases for the call about
+ * to start (llm_limit.h); over the limit answers 429 with Retry-After. */
+static int take_llm_lease(struct exchange *ex, struct llm_lease *lease)
+{
+	const struct config *cfg = ex->app->config;
+	int rc = llm_limit_acquire(&ex->app->store, cfg->llm_per_user, cfg->llm_timeout_s, ex->user, lease);
+
+	if (rc == GK_OK)
+		return GK_OK;
+	if (rc != GK_CONFLICT)
+		return exchange_store_unavailable(ex);
+	http_fail(ex->resp, 429, "Too many LLM calls in progress for this user");
+	http_header_add(ex->resp, "Retry-After", LLM_LIMIT_RETRY_AFTER);
+	return GK_ERR;
+}
+
 /* A model the wire style cannot carry is the caller's mistake (422), found
  * before any key is read. */
 static int translate_chat(struct exchange *ex, const struct provider *p, const struct chat_request *req,
@@ -230,6 +247,7 @@ int api_llm_chat(struct exchange *ex)
 	struct chat_request req;
 	struct wire_request wire = { NULL, NULL };
 	struct effective_key eff;
+	struct llm_lease lease = { "", NULL };
 	const struct provider *p;
 	char why[160];
 	int parsed, rc = GK_ERR;
@@ -247,10 +265,12 @@ int api_llm_chat(struct exchange *ex)
 		exchange_unknown_provider(ex, req.provider);
 		goto out;
 	}
-	if (translate_chat(ex, p, &req, &wire) != GK_OK || require_effective_key(ex, p, &eff) != GK_OK)
+	if (translate_chat(ex, p, &req, &wire) != GK_OK || require_effective_key(ex, p, &eff) != GK_OK ||
+	    take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
 	rc = req.stream ? chat_streamed(ex, p, &req, &wire, &eff) : chat_whole(ex, p, &req, &wire, &eff);
 out:
+	llm_limit_release(&ex->app->store, &lease);
 	effective_key_wipe(&eff);
 	wire_request_release(&wire);
 	body_free(root);
@@ -331,6 +351,7 @@ int api_llm_verify(struct exchange *ex)
 	size_t key_len;
 	struct llm_target target;
 	struct llm_outcome o;
+	struct llm_lease lease = { "", NULL };
 	int rc = GK_ERR;
 
 	memset(&eff, 0, sizeof(eff));
@@ -339,13 +360,15 @@ int api_llm_verify(struct exchange *ex)
 	/* The body (422) is checked before the path's provider (400). */
 	if (candidate_key(ex, root, &key, &key_len) != GK_OK || !(p = exchange_path_provider(ex)))
 		goto out;
-	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK)
+	/* A verify is a provider call too, bounded by the same timeout: it counts. */
+	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK || take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
 	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s };
 	llm_verify(&target, ex->req->arena, &o);
 	log_llm_call("verify", p, source, &o);
 	rc = reply_verify(ex, p, source, &o);
 out:
+	llm_limit_release(&ex->app->store, &lease);
 	effective_key_wipe(&eff);
 	body_free(root);
 	return rc;

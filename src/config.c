@@ -116,6 +116,12 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (env_number("GOFANNON_FCGI_TIMEOUT", 30, 1, 3600, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->fcgi_timeout_s = (int)n;
+	if (env_number("GOFANNON_LLM_PER_USER", 4, 0, 10000, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->llm_per_user = (int)n;
+	if (env_number("GOFANNON_LLM_WORKERS_MAX", 64, 0, 4096, &n, err, errlen) != GK_OK)
+		return GK_ERR;
+	cfg->llm_workers_max = (int)n;
 
 	cfg->log_level = LOG_INFO;
 	level = env_or("GOFANNON_LOG_LEVEL", NULL);

@@ -30,6 +30,8 @@ struct config {
 	int stop_timeout_s;	  /* GOFANNON_STOP_TIMEOUT, default llm_timeout_s + 10 */
 	int llm_timeout_s;	  /* GOFANNON_LLM_TIMEOUT, default 120 */
 	int fcgi_timeout_s;	  /* GOFANNON_FCGI_TIMEOUT, default 30 */
+	int llm_per_user;	  /* GOFANNON_LLM_PER_USER, default 4, 0: no limit */
+	int llm_workers_max;	  /* GOFANNON_LLM_WORKERS_MAX, default 64, 0: none */
 	enum log_level log_level; /* GOFANNON_LOG_LEVEL, default info */
 	/* Bearer ID tokens: all three of issuer, audience and keys file, or none
 	 * (then tokens are ignored). */

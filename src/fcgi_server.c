@@ -18,7 +18,19 @@
  * request stops arriving midway (each read waits that long at most); and
  * when the worker stops or is recycled: it serves what nginx already sent,
  * then closes them all. Replies are written without a timeout, so a slow LLM
- * stream is never cut. */
+ * stream is never cut.
+ *
+ * LLM calls (chat, verify) wait on a provider for up to GOFANNON_LLM_TIMEOUT.
+ * A worker that has read such a request's parameters forks a child that
+ * serves it, body and reply, on the same connection, then exits; the
+ * worker closes its copy and goes back to its loop at once. The child
+ * closes the connection after its reply even when nginx asked to keep it,
+ * holds nothing else of the worker's (the listener, the other connections,
+ * the Redis connection: it opens its own), ignores the stop signals (its
+ * request always completes) and dies with the worker (PR_SET_PDEATHSIG),
+ * so the master's stop timeout bounds it. A worker has at most
+ * llm_children_max children; beyond that it serves the call itself, as
+ * without children. Before it exits it waits for them. */
 #include "fcgi_server.h"
 
 #include <arpa/inet.h>
@@ -33,7 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,6 +442,125 @@ static int drain_input(FCGX_Request *rq)
 	return rc;
 }
 
+/* ------------------------------------------------------------------------
+ * LLM calls in child processes
+ */
+
+static int llm_children_max; /* 0: serve LLM calls in the worker */
+static int llm_children;     /* alive, not yet reaped */
+
+void fcgi_set_llm_children(int max)
+{
+	llm_children_max = max > 0 ? max : 0;
+}
+
+/* Reaps the children that ended; with block set, waits for all of them. */
+static void llm_children_reap(int block)
+{
+	int status;
+
+	while (llm_children > 0) {
+		pid_t pid = waitpid(-1, &status, block ? 0 : WNOHANG);
+
+		if (pid == 0 || (pid < 0 && errno != EINTR && errno != ECHILD))
+			return;
+		if (pid < 0 && errno == ECHILD) {
+			llm_children = 0;
+			return;
+		}
+		if (pid > 0) {
+			llm_children--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				log_event(LOG_WARN, "llm_child_failed", "child=%ld status=%d", (long)pid,
+					  status);
+		}
+	}
+}
+
+/* Is the request on rq a provider call (chat or verify)? Decided from its
+ * parameters alone, before its body is read. */
+static int is_llm_call(FCGX_Request *rq)
+{
+	const char *method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
+	const char *path = FCGX_GetParam("DOCUMENT_URI", rq->envp);
+	struct route_result route;
+	char buf[1024];
+
+	if (!method)
+		return 0;
+	if (!path || !*path) {
+		const char *uri = FCGX_GetParam("REQUEST_URI", rq->envp);
+		size_t len = uri ? strcspn(uri, "?") : 0;
+
+		if (len >= sizeof(buf))
+			return 0;
+		if (len)
+			memcpy(buf, uri, len);
+		buf[len] = '\0';
+		path = buf;
+	}
+	return router_match(method, path, &route) == ROUTE_FOUND &&
+	       (route.id == ROUTE_LLM_CHAT || route.id == ROUTE_API_KEY_VERIFY);
+}
+
+/* The child: serves the one request on rq and exits. */
+static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker) __attribute__((noreturn));
+static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker)
+{
+	struct sigaction sa;
+
+	/* Dies with its worker, which the master kills at the stop timeout;
+	 * if the worker died before prctl() ran, no signal will come. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != worker)
+		_exit(1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN; /* a stop lets the call finish */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	close(srv->listen_fd);
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	/* Kept connections the worker closes must close for nginx too. */
+	while (held.count > 0)
+		close(held.conn[--held.count].fd);
+	/* The worker's Redis connection stays the worker's: closed here
+	 * (hiredis sends nothing on free), opened anew on first use. */
+	keystore_release(&srv->app->store);
+	llm_children_max = 0;
+	serve_one(srv->app, rq);
+	rq->keepConnection = 0; /* one request per child */
+	fcgi_finish(rq);
+	/* _exit: the worker's atexit handlers and buffers are not the child's. */
+	_exit(0);
+}
+
+/* Hands the request on rq to a child when a slot is free. Returns 1 when
+ * a child took it (the worker's copy of the connection is closed), 0 when
+ * the worker is to serve it itself. */
+static int llm_hand_off(struct server *srv, FCGX_Request *rq)
+{
+	pid_t worker = getpid(), pid;
+
+	if (llm_children_max == 0 || !is_llm_call(rq))
+		return 0;
+	llm_children_reap(0);
+	if (llm_children >= llm_children_max)
+		return 0;
+	pid = fork();
+	if (pid < 0) {
+		log_event(LOG_WARN, "llm_fork_failed", "error=\"%s\"", strerror(errno));
+		return 0;
+	}
+	if (pid == 0)
+		llm_child_main(srv, rq, worker);
+	llm_children++;
+	/* Forget the request without a byte written: the child answers it. */
+	FCGX_Free(rq, 0);
+	close(rq->ipcFd);
+	rq->ipcFd = -1;
+	return 1;
+}
+
 /* Serves the request waiting on fd. Returns fd when nginx asked to keep
  * the connection (FCGI_KEEP_CONN) and its request was read to the end,
  * else -1: it was closed, also when it carried no request (nginx closing
@@ -449,6 +583,10 @@ static int serve_connection(struct server *srv, int fd)
 	}
 	rq->detached = 0;
 	keep = rq->keepConnection;
+	if (llm_hand_off(srv, rq)) {
+		srv->served++;
+		return -1;
+	}
 	serve_one(srv->app, rq);
 	srv->served++;
 	if (keep && drain_input(rq) != GK_OK)
@@ -609,6 +747,7 @@ static enum turn serve_turn(struct server *srv)
 		if (pfd[i].revents)
 			ready[nready++] = pfd[i].fd;
 	serve_ready(srv, ready, nready);
+	llm_children_reap(0);
 	conn_close_silent(srv, now_ms());
 	if ((pfd[0].revents & POLLIN) && may_accept(srv) && take_connection(srv) != GK_OK)
 		return TURN_FAILED;
@@ -681,8 +820,10 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatil
 		fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
 	while (!*wake && (max_requests == 0 || srv.served < max_requests) && turn == TURN_ON)
 		turn = serve_turn(&srv);
-	if (turn != TURN_WOKEN)
+	if (turn != TURN_WOKEN) {
 		serve_remaining(&srv);
+		llm_children_reap(1); /* a worker's children finish their calls first */
+	}
 	FCGX_Free(&srv.rq, 0);
 	return srv.served;
 }

@@ -28,6 +28,11 @@ int fcgi_is_listener(int fd);
  * connections for the next call; called with *wake already set, it only
  * finishes them. Returns the number served. See fcgi_server.c for how
  * connections are held, kept (FCGI_KEEP_CONN) and timed out. */
+/* Lets this process (a worker) fork up to max children, each serving one
+ * LLM call (chat, verify) apart from the worker (fcgi_server.c); 0, the
+ * default, serves them in the process. Call before fcgi_serve(). */
+void fcgi_set_llm_children(int max);
+
 long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatile sig_atomic_t *wake,
 		int wake_fd);
 

@@ -153,4 +153,14 @@ typedef const char *(*keystore_rewrite_fn)(void *ctx, struct arena *arena, const
 int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user, keystore_rewrite_fn fn,
 		     void *ctx);
 
+/* LLM call leases, the sorted set "<prefix>:users:{<user>}:llmCalls"
+ * (call id scored by its deadline, Unix ms), for llm_limit.c.
+ * Acquire drops the leases past now_ms, adds call_id until deadline_ms and
+ * sets *held to how many leases the user holds with it, in one MULTI/EXEC;
+ * the caller releases at once when that is over its limit. GK_OK or
+ * GK_UNAVAILABLE (nothing may have been added: releasing is harmless). */
+int keystore_lease_acquire(struct keystore *ks, const char *user, const char *call_id, long long now_ms,
+			   long long deadline_ms, long long *held);
+int keystore_lease_release(struct keystore *ks, const char *user, const char *call_id);
+
 #endif

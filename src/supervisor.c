@@ -154,6 +154,19 @@ static void release_master_state(struct supervisor *sv)
 	sv->workers = NULL;
 }
 
+/* A worker's share of GOFANNON_LLM_WORKERS_MAX: each may fork max/workers
+ * children for LLM calls (at least one while max is not 0), so the
+ * service never has more than max of them, or workers when that is more. */
+static int llm_children_share(const struct config *cfg)
+{
+	int share;
+
+	if (cfg->llm_workers_max <= 0 || cfg->workers <= 0)
+		return 0;
+	share = cfg->llm_workers_max / cfg->workers;
+	return share > 0 ? share : 1;
+}
+
 /* The child after fork(): serves until told to stop, its request limit is
  * reached, or the master dies. Exits 0 when it stopped in order. */
 static void worker_main(struct supervisor *sv) __attribute__((noreturn));
@@ -189,6 +202,7 @@ static void worker_main(struct supervisor *sv)
 		log_event(LOG_WARN, "worker_ready_unreported", "error=\"%s\"", strerror(errno));
 	close(sv->ready_wr);
 
+	fcgi_set_llm_children(llm_children_share(sv->app->config));
 	served = fcgi_serve(sv->app, sv->listen_fd, limit, &worker_stop, -1);
 	orderly = worker_stop || (limit > 0 && served >= limit);
 	log_event(orderly ? LOG_INFO : LOG_ERROR, "worker_exiting", "served=%ld reason=%s", served,

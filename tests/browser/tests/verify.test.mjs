@@ -181,6 +181,35 @@ export default [
   },
 
   {
+    name: 'a verify over GOFANNON_LLM_PER_USER shows the 429 detail on the row',
+    needs: 'mock',
+    timeout: 60000,
+    async fn(t) {
+      const { context, page, provider: p } = await withUserKey(t);
+      // GOFANNON_LLM_PER_USER's default (tests/stack.py run leaves it): this
+      // many hanging verifies of the same user hold every lease.
+      const perUser = 4;
+      await t.mock.setMode('hang', p.id);
+      const held = [];
+      for (let i = 0; i < perUser; i += 1) {
+        held.push(context.request.post(VERIFY_PATH(p.id), { data: {}, timeout: 30000 }));
+      }
+      await waitUntil(async () => (await t.mock.calls(p.id)).length >= perUser,
+        { message: `${perUser} verifies at the provider` });
+      await verifyButtonOf(page, p.id).click();
+      // An error of the service, not a provider's answer: the row's alert.
+      await waitForText(alertOf(page, p.id),
+        'Could not check the key: Too many LLM calls in progress for this user.', { exact: true });
+      assert.equal(await rowOf(page, p.id).getAttribute('aria-busy'), 'false');
+      // The held verifies end at GOFANNON_LLM_TIMEOUT; then the row verifies again.
+      for (const response of await Promise.all(held)) assert.equal(response.status(), 200);
+      await t.mock.setMode('ok', p.id);
+      await verifyButtonOf(page, p.id).click();
+      await waitForText(messageOf(page, p.id), 'accepted the key');
+    },
+  },
+
+  {
     name: 'Verify is offered where a key is in effect: the system key for Gemini; Perplexity says its check is billed',
     needs: 'mock',
     async fn(t) {
