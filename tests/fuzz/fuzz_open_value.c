@@ -55,13 +55,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(has_kid && !keyring_find(&ring, kid, kid_len));
 		break;
 	case OPEN_FAILED:
+		/* decryption may have written into out: all of it is wiped */
 		FUZZ_CHECK(has_kid);
-		/* fall through */
-	case OPEN_MALFORMED:
-		/* nothing of a failed open is left in out */
 		FUZZ_CHECK(out.len == 0);
 		for (size_t i = 0; i < sizeof(out.value); i++)
 			FUZZ_CHECK(out.value[i] == 0);
+		break;
+	case OPEN_MALFORMED:
+		/* refused before decrypting: out is empty and the rest of it
+		 * untouched (still the fill above), so nothing was written */
+		FUZZ_CHECK(out.len == 0 && out.value[0] == '\0');
+		for (size_t i = 1; i < sizeof(out.value); i++)
+			FUZZ_CHECK((unsigned char)out.value[i] == 0x5a);
 		break;
 	default:
 		FUZZ_CHECK(!"unknown open_result");

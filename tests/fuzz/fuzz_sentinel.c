@@ -7,11 +7,32 @@
 #include "sentinel.h"
 #include "status.h"
 
+/* hiredis 0.14's reader allocates an array's declared size up front and has
+ * no maxelements setting, so "*344444444" is a 2.7 GB malloc in hiredis
+ * itself, not in the code under test. Such headers are skipped. */
+static int declares_huge_array(const uint8_t *data, size_t size)
+{
+	for (size_t i = 0; i < size; i++) {
+		size_t digits = 0;
+
+		if (data[i] != '*')
+			continue;
+		while (i + 1 + digits < size && data[i + 1 + digits] >= '0' && data[i + 1 + digits] <= '9')
+			digits++;
+		if (digits > 4)
+			return 1;
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	redisReader *r = redisReaderCreate();
+	redisReader *r;
 	void *reply = NULL;
 
+	if (declares_huge_array(data, size))
+		return 0;
+	r = redisReaderCreate();
 	FUZZ_CHECK(r != NULL);
 	if (redisReaderFeed(r, (const char *)data, size) == REDIS_OK &&
 	    redisReaderGetReply(r, &reply) == REDIS_OK && reply) {
