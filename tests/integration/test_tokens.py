@@ -375,6 +375,10 @@ def test_sighup_reloads_the_keys_file(stack):
         wait_for_log(stack, "event=reloaded")
     finally:
         stack.write_jwt_keys(GOOD_KEYS)
+    # The master may have read the file just before it was put back: its new
+    # workers then see the change at their next look, within a second or two.
+    ec1_tok = token(stack, claims(user), key=EC_KEY, alg="ES256", kid="ec-1")
+    assert poll(lambda: all(call(stack, ec1_tok).status == 200 for _ in range(6))), "good keys never back"
 
 
 def test_start_is_refused_for_a_bad_keys_file_or_a_partial_token_configuration(stack):
