@@ -107,7 +107,7 @@ static int client_gone(void *ctx)
 static int chat_whole(struct exchange *ex, const struct provider *p, const struct chat_request *req,
 		      const struct wire_request *wire, const struct effective_key *eff)
 {
-	const struct llm_target target = { p, &eff->key, ex->app->config->llm_timeout_s };
+	const struct llm_target target = { p, &eff->key, ex->app->config->llm_timeout_s, &ex->app->llm };
 	const struct llm_sink sink = { NULL, NULL, client_gone, ex };
 	struct wire_reply reply;
 	struct llm_outcome o;
@@ -188,7 +188,7 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 			 const struct wire_request *wire, const struct effective_key *eff)
 {
 	struct chat_stream cs;
-	const struct llm_target target = { p, &eff->key, ex->app->config->llm_timeout_s };
+	const struct llm_target target = { p, &eff->key, ex->app->config->llm_timeout_s, &ex->app->llm };
 	const struct llm_sink sink = { stream_begin, stream_delta, stream_gone, &cs };
 	struct llm_outcome o;
 
@@ -363,7 +363,7 @@ int api_llm_verify(struct exchange *ex)
 	/* A verify is a provider call too, bounded by the same timeout: it counts. */
 	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK || take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
-	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s };
+	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s, &ex->app->llm };
 	llm_verify(&target, ex->req->arena, &o);
 	log_llm_call("verify", p, source, &o);
 	rc = reply_verify(ex, p, source, &o);

@@ -122,6 +122,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
 void app_release(struct app *app)
 {
 	keystore_release(&app->store);
+	llm_client_release(&app->llm);
 	release_loaded(app);
 }
 

@@ -2,9 +2,10 @@
  *
  * The registry, master keys and system keys are loaded by app_load() before
  * any worker starts, and again by app_reload() on SIGHUP; the Redis
- * connection is per process and opened lazily, so it is never shared across
- * fork(). The bearer token keys (GOFANNON_JWT_KEYS_FILE) are loaded with
- * them, and each worker also re-reads that file when it changes on disk. */
+ * connection and the libcurl handle are per process and made lazily, so
+ * neither is shared across fork(). The bearer token keys
+ * (GOFANNON_JWT_KEYS_FILE) are loaded with them, and each worker also
+ * re-reads that file when it changes on disk. */
 #ifndef GK_APP_H
 #define GK_APP_H
 
@@ -17,6 +18,7 @@
 #include "jwks.h"
 #include "keyring.h"
 #include "keystore.h"
+#include "llm.h"
 #include "registry.h"
 
 struct app {
@@ -25,6 +27,7 @@ struct app {
 	struct keyring keyring;
 	struct envkeys envkeys;
 	struct keystore store;
+	struct llm_client llm;	   /* this process's libcurl handle, beside its Redis connection */
 	struct jwks token_keys;	   /* empty unless GOFANNON_JWT_KEYS_FILE is set */
 	struct stat token_keys_st; /* the file they came from, or the last one that failed */
 	time_t token_keys_checked; /* when that file was last looked at */

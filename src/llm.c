@@ -64,29 +64,28 @@ int llm_global_init(void)
 	return rc == CURLE_OK ? GK_OK : GK_ERR;
 }
 
-/* One easy handle per process, made after fork, so that connections to a
- * provider are reused from one request to the next. */
-static CURL *worker_handle;
-static pid_t worker_pid;
-
-static CURL *take_handle(void)
+/* The client's handle, reset for a new call, or a new one when this process
+ * has none of its own yet (llm.h says why an inherited one is left alone). */
+static CURL *take_handle(struct llm_client *client)
 {
-	if (worker_handle && worker_pid == getpid()) {
-		curl_easy_reset(worker_handle);
-		return worker_handle;
+	if (client->curl && client->pid == getpid()) {
+		curl_easy_reset(client->curl);
+		return client->curl;
 	}
-	/* A handle inherited across fork() shares its sockets with the parent:
-	 * it is left alone, never used or cleaned up here. */
-	worker_handle = curl_easy_init();
-	worker_pid = getpid();
-	return worker_handle;
+	client->curl = curl_easy_init();
+	client->pid = getpid();
+	return client->curl;
+}
+
+void llm_client_release(struct llm_client *client)
+{
+	if (client->curl && client->pid == getpid())
+		curl_easy_cleanup(client->curl);
+	client->curl = NULL;
 }
 
 void llm_global_cleanup(void)
 {
-	if (worker_handle && worker_pid == getpid())
-		curl_easy_cleanup(worker_handle);
-	worker_handle = NULL;
 	curl_global_cleanup();
 }
 
@@ -493,7 +492,7 @@ static enum llm_result perform(struct call *c, struct arena *arena, const char *
 			    "The API key for %s holds characters that cannot travel in a header", p->id);
 	url = build_url(arena, p->base_url, path);
 	h = sodium_malloc(sizeof(*h));
-	c->curl = take_handle();
+	c->curl = take_handle(c->target->client);
 	if (!url || !h || !c->curl) {
 		rc = fail(out, LLM_INTERNAL, "Out of memory calling %s", p->name);
 		goto out;

@@ -18,6 +18,7 @@
 #define GK_LLM_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "arena.h"
 #include "chat.h"
@@ -46,10 +47,24 @@ enum llm_result {
 	LLM_INTERNAL,
 };
 
+/* A process's libcurl easy handle, kept from one call to the next so that
+ * connections to a provider are reused. It lives in struct app beside the
+ * Redis connection. Made on first use in the process that uses it: one
+ * inherited across fork() shares its sockets with the parent, so a child
+ * leaves it alone (never uses or cleans it up) and makes its own. */
+struct llm_client {
+	void *curl; /* CURL *, NULL until the first call */
+	pid_t pid;  /* the process that made it */
+};
+
+/* Frees the handle if this process made it. */
+void llm_client_release(struct llm_client *client);
+
 struct llm_target {
 	const struct provider *provider;
 	const struct secret *key;
 	int timeout_s;
+	struct llm_client *client;
 };
 
 struct llm_outcome {
