@@ -116,12 +116,8 @@ static int apply_file(struct envkeys *keys, const char *path, char *err, size_t 
 	rc = buf_read_file(&file, path, NULL, err, errlen);
 	if (rc == GK_OK) {
 		rc = envkeys_apply_text(keys, file.data, file.len, err, errlen);
-		if (rc != GK_OK) {
-			char why[160];
-
-			snprintf(why, sizeof(why), "%s", err);
-			set_error(err, errlen, "'%s': %s", path, why);
-		}
+		if (rc != GK_OK)
+			error_prefix(err, errlen, "'%s': ", path);
 	}
 	buf_release(&file); /* wipes */
 	return rc;

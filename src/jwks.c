@@ -306,12 +306,8 @@ int jwks_load(struct jwks *set, const char *path, struct stat *st, char *err, si
 	rc = buf_read_file(&file, path, st, err, errlen);
 	if (rc == GK_OK) {
 		rc = jwks_parse(set, file.data, file.len, err, errlen);
-		if (rc != GK_OK) {
-			char why[300];
-
-			snprintf(why, sizeof(why), "%s", err);
-			set_error(err, errlen, "'%s': %s", path, why);
-		}
+		if (rc != GK_OK)
+			error_prefix(err, errlen, "'%s': ", path);
 	}
 	buf_release(&file);
 	return rc;

@@ -138,12 +138,8 @@ int keyring_load(struct keyring *ring, const char *path, char *err, size_t errle
 		rc = check_mode(&st, path, &mode, err, errlen);
 	if (rc == GK_OK) {
 		rc = keyring_parse(ring, file.data, file.len, err, errlen);
-		if (rc != GK_OK) {
-			char why[200];
-
-			snprintf(why, sizeof(why), "%s", err);
-			set_error(err, errlen, "'%s': %s", path, why);
-		}
+		if (rc != GK_OK)
+			error_prefix(err, errlen, "'%s': ", path);
 	}
 	buf_release(&file); /* wipes the keys read */
 	if (rc == GK_OK)

@@ -333,12 +333,8 @@ int registry_load(struct registry *reg, const char *path, char *err, size_t errl
 	}
 	rc = registry_parse(reg, file.data, file.len, err, errlen);
 	buf_release(&file);
-	if (rc != GK_OK) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", err);
-		set_error(err, errlen, "%s: %s", path, why);
-	}
+	if (rc != GK_OK)
+		error_prefix(err, errlen, "%s: ", path);
 	return rc;
 }
 
