@@ -160,6 +160,15 @@ def _cookie(headers, name):
     return jar[name].value if name in jar else None
 
 
+def app_site(stack, standin):
+    """The stack's gofannon-app.conf site (started on first use) with the
+    stand-in's call log cleared; returns its base URL."""
+    if not getattr(stack, "app_url", None):
+        stack.app_url = start_app_site(stack, standin)
+    standin.reset()
+    return stack.app_url
+
+
 def start_app_site(stack, standin):
     """nginx/gofannon-app.conf, rendered by scripts/nginx-conf, in front of
     the stand-in and the stack's service; returns its base URL (send Host:

@@ -95,9 +95,9 @@ def summary(results):
     return ", ".join("%s: %d" % (k, v) for k, v in sorted(counts.items()))
 
 
-def children(pid):
-    """The pids whose parent is pid, from /proc."""
-    found = set()
+def process_states(pid):
+    """{child pid: state letter} of pid, zombies included, from /proc."""
+    found = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -108,9 +108,14 @@ def children(pid):
             continue
         # the command name is in parentheses and may hold spaces
         fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(name))
+        if int(fields[1]) == pid:
+            found[int(name)] = fields[0]
     return found
+
+
+def children(pid):
+    """The pids whose parent is pid, zombies left out."""
+    return {child for child, state in process_states(pid).items() if state != "Z"}
 
 
 def alive(pid):

@@ -9,7 +9,7 @@ import json
 import os
 import uuid
 
-from gofannon_standin import API_HOST, UI_ORIGIN, GofannonStandIn, start_app_site
+from gofannon_standin import API_HOST, UI_ORIGIN, GofannonStandIn, app_site
 
 _spec = importlib.util.spec_from_file_location(
     "tokens_for_gofannon", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_tokens.py"))
@@ -24,10 +24,7 @@ APP = GofannonStandIn().start()
 
 
 def site(stack):
-    if not getattr(stack, "app_url", None):
-        stack.app_url = start_app_site(stack, APP)
-    APP.reset()
-    return stack.app_url
+    return app_site(stack, APP)
 
 
 def front_end(stack, method, path, authorization, cookie=None, body=None):

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 
-from load import wait_until
+from load import process_states, wait_until
 from mock_provider import MockProvider
 
 TIMEOUT_S = 3  # GOFANNON_LLM_TIMEOUT: a hang answers 504 after this
@@ -48,28 +48,11 @@ def chat_body(provider, **extra):
     return body
 
 
-def kids(pid):
-    """{child pid: state letter} of pid, zombies included, from /proc."""
-    found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            found[int(name)] = fields[0]
-    return found
-
-
 def llm_children(stack):
     """{pid: state} of every worker's children."""
     found = {}
-    for worker in kids(stack.service.pid):
-        found.update(kids(worker))
+    for worker in process_states(stack.service.pid):
+        found.update(process_states(worker))
     return found
 
 

@@ -8,7 +8,7 @@ counts its calls."""
 import time
 import uuid
 
-from gofannon_standin import API_HOST, UI_HOST, UI_ORIGIN, GofannonStandIn, start_app_site
+from gofannon_standin import API_HOST, UI_HOST, UI_ORIGIN, GofannonStandIn, app_site
 
 STACK_OPTIONS = {"service_env": {"GOFANNON_ALLOWED_ORIGINS": UI_ORIGIN}}
 CACHE_S = 5  # proxy_cache_valid in gofannon-app.conf
@@ -18,10 +18,7 @@ APP = GofannonStandIn().start()
 
 
 def site(stack):
-    if not getattr(stack, "app_url", None):
-        stack.app_url = start_app_site(stack, APP)
-    APP.reset()
-    return stack.app_url
+    return app_site(stack, APP)
 
 
 def call(stack, method, path, sid=None, headers=None, body=None, host=API_HOST):
