@@ -261,7 +261,7 @@ class Stack:
         argv = ["spawn-fcgi", "-n", "-s", self.fcgi_socket, "-M", "0600"]
         if self.service_user and os.geteuid() == 0:
             argv += ["-u", self.service_user]
-        return argv + ["--", self.binary]
+        return argv + ["--", getattr(self, "service_binary", self.binary)]
 
     def _hand_files_to_service_user(self):
         """What the service opens, for a service_user other than root: the
@@ -269,6 +269,12 @@ class Stack:
         Redis socket (redis_start makes it again as root)."""
         if not self.service_user or os.geteuid() != 0:
             return
+        # The clone may sit where only its owner can enter (mode 0700):
+        # the service user runs a copy of the binary in its state dir.
+        copy = os.path.join(self.state, "gofannon-keys")
+        shutil.copy2(self.binary, copy)
+        shutil.chown(copy, self.service_user)
+        self.service_binary = copy
         for path in (self.state, self.master_key, self.env_file, self.redis_socket):
             if os.path.exists(path):
                 shutil.chown(path, self.service_user)
@@ -293,8 +299,8 @@ class Stack:
         self.service_logs += 1
         log = open(os.path.join(self.state, "service-%d.log" % self.service_logs), "ab")
         env = self.service_environment(extra_env)
-        argv = self.socket_activate_argv(env) if self.launcher == "socket-activate" else self.spawn_fcgi_argv()
         self._hand_files_to_service_user()
+        argv = self.socket_activate_argv(env) if self.launcher == "socket-activate" else self.spawn_fcgi_argv()
         self.service = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                         cwd=self.service_cwd,
                                         preexec_fn=self._service_preexec if self.service_rlimits else None)
