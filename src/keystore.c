@@ -13,23 +13,19 @@
 #include "log.h"
 #include "num.h"
 #include "sentinel.h"
+#include "keystore_internal.h"
 #include "status.h"
 
 /* The schema (see keystore.h): every key name and field name this service
  * writes to Redis is built from these, here and nowhere else. */
 #define USERS_INFIX ":users:{"
 #define APIKEYS_SUFFIX "}:apiKeys"
-#define USAGE_INFIX ":usage:{"
+#define APIKEYS_SUFFIX_AFTER_TAG ":apiKeys"
 #define UPDATED_SUFFIX ":updatedAt"
-#define KEY_NAME_MAX (sizeof(((struct keystore *)0)->prefix) + IDENTITY_MAX + 32)
-#define USAGE_FIELD_MAX (PROVIDER_ID_MAX + 16)
 /* Sentinel mode: the wait after a failed attempt to find the master. The
  * cap bounds what a failover adds to the outage once it is over. */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 500
-
-static redisReply *command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens);
-static int wait_replicas(struct keystore *ks);
 
 void keystore_init(struct keystore *ks, const struct redis_target *target, const char *prefix, int timeout_ms)
 {
@@ -39,7 +35,7 @@ void keystore_init(struct keystore *ks, const struct redis_target *target, const
 	ks->timeout_ms = timeout_ms;
 }
 
-static void drop_connection(struct keystore *ks)
+void keystore_drop(struct keystore *ks)
 {
 	if (ks->ctx)
 		redisFree(ks->ctx);
@@ -48,7 +44,7 @@ static void drop_connection(struct keystore *ks)
 
 void keystore_release(struct keystore *ks)
 {
-	drop_connection(ks);
+	keystore_drop(ks);
 }
 
 static void report_down(struct keystore *ks, const char *what, const char *why)
@@ -84,7 +80,7 @@ static redisReply *checked_reply(struct keystore *ks, const char *command, redis
 {
 	if (!reply) {
 		report_down(ks, command, ks->ctx->errstr);
-		drop_connection(ks);
+		keystore_drop(ks);
 		return NULL;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -92,7 +88,7 @@ static redisReply *checked_reply(struct keystore *ks, const char *command, redis
 		drop_on_error |= not_the_master(reply->str);
 		freeReplyObject(reply);
 		if (drop_on_error)
-			drop_connection(ks);
+			keystore_drop(ks);
 		return NULL;
 	}
 	return reply;
@@ -186,7 +182,7 @@ static int check_master_role(struct keystore *ks, const struct redis_address *ad
 	 * sentinels got wrong (attempts are spaced by the backoff). */
 	log_event(LOG_WARN, "redis_not_master", "address=\"%s:%d\"", addr->host, addr->port);
 	report_down(ks, "ROLE", "the server the sentinels named is not a master");
-	drop_connection(ks);
+	keystore_drop(ks);
 	return GK_UNAVAILABLE;
 }
 
@@ -216,13 +212,13 @@ static int open_connection(struct keystore *ks, const struct redis_address *mast
 		ks->ctx = redisConnectWithTimeout(ks->target.host, ks->target.port, tv);
 	if (!ks->ctx || ks->ctx->err) {
 		report_down(ks, "connect", ks->ctx ? ks->ctx->errstr : "out of memory");
-		drop_connection(ks);
+		keystore_drop(ks);
 		return GK_UNAVAILABLE;
 	}
 	/* hiredis 0.14 keeps no command timeout across connections: set it on each. */
 	if (redisSetTimeout(ks->ctx, tv) != REDIS_OK) {
 		report_down(ks, "connect", "unable to set the command timeout");
-		drop_connection(ks);
+		keystore_drop(ks);
 		return GK_UNAVAILABLE;
 	}
 	if (authenticate(ks) != GK_OK || (master && check_master_role(ks, master) != GK_OK) ||
@@ -231,7 +227,7 @@ static int open_connection(struct keystore *ks, const struct redis_address *mast
 	return GK_OK;
 }
 
-static int connect_store(struct keystore *ks)
+int keystore_connect(struct keystore *ks)
 {
 	struct redis_address master;
 
@@ -263,17 +259,17 @@ static int stale_connection_error(const redisContext *ctx)
 	       (ctx->err == REDIS_ERR_IO && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-static redisReply *command(struct keystore *ks, int argc, const char **argv, const size_t *lens)
+redisReply *keystore_command(struct keystore *ks, int argc, const char **argv, const size_t *lens)
 {
 	int reused = ks->ctx != NULL;
 	redisReply *reply;
 
-	if (!ks->ctx && connect_store(ks) != GK_OK)
+	if (!ks->ctx && keystore_connect(ks) != GK_OK)
 		return NULL;
 	reply = redisCommandArgv(ks->ctx, argc, argv, lens);
 	if (!reply && reused && stale_connection_error(ks->ctx)) {
-		drop_connection(ks);
-		if (connect_store(ks) != GK_OK)
+		keystore_drop(ks);
+		if (keystore_connect(ks) != GK_OK)
 			return NULL;
 		reply = redisCommandArgv(ks->ctx, argc, argv, lens);
 	}
@@ -283,21 +279,24 @@ static redisReply *command(struct keystore *ks, int argc, const char **argv, con
 	return reply;
 }
 
-const char *const keystore_counter_names[KEYSTORE_COUNTERS] = { "requests", "inputTokens", "outputTokens" };
-
-static int fits(int n, size_t len)
+int keystore_fits(int n, size_t len)
 {
 	return n < 0 || (size_t)n >= len ? GK_ERR : GK_OK;
 }
 
+int keystore_user_name(const struct keystore *ks, const char *user, const char *suffix, char *out, size_t len)
+{
+	return keystore_fits(snprintf(out, len, "%s" USERS_INFIX "%s}%s", ks->prefix, user, suffix), len);
+}
+
 int keystore_user_key(const struct keystore *ks, const char *user, char *out, size_t len)
 {
-	return fits(snprintf(out, len, "%s" USERS_INFIX "%s" APIKEYS_SUFFIX, ks->prefix, user), len);
+	return keystore_user_name(ks, user, APIKEYS_SUFFIX_AFTER_TAG, out, len);
 }
 
 static int updated_field(const char *field, char *out, size_t len)
 {
-	return fits(snprintf(out, len, "%s" UPDATED_SUFFIX, field), len);
+	return keystore_fits(snprintf(out, len, "%s" UPDATED_SUFFIX, field), len);
 }
 
 static int is_updated_field(const char *field)
@@ -307,20 +306,10 @@ static int is_updated_field(const char *field)
 	return len > slen && strcmp(field + len - slen, UPDATED_SUFFIX) == 0;
 }
 
-int keystore_usage_key(const struct keystore *ks, const char *user, const char *month, char *out, size_t len)
-{
-	return fits(snprintf(out, len, "%s" USAGE_INFIX "%s}:%s", ks->prefix, user, month), len);
-}
-
-int keystore_usage_field(const char *provider_id, enum keystore_counter counter, char *out, size_t len)
-{
-	return fits(snprintf(out, len, "%s:%s", provider_id, keystore_counter_names[counter]), len);
-}
-
 int keystore_ping(struct keystore *ks)
 {
 	const char *argv[] = { "PING" };
-	redisReply *reply = command(ks, 1, argv, NULL);
+	redisReply *reply = keystore_command(ks, 1, argv, NULL);
 
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -351,7 +340,7 @@ int keystore_check_hmget(const redisReply *reply, size_t fields, const char **wh
 
 /* Copies a string element into *out (NULL for nil). GK_NOMEM when the
  * arena is full: "no value" would be the wrong answer then too. */
-static int copy_reply_string(struct arena *arena, const redisReply *r, const char **out, size_t *len)
+int keystore_copy_string(struct arena *arena, const redisReply *r, const char **out, size_t *len)
 {
 	*out = NULL;
 	if (r->type != REDIS_REPLY_STRING)
@@ -365,13 +354,13 @@ static int copy_reply_string(struct arena *arena, const redisReply *r, const cha
 /* A reply of a shape the command never gives means the connection is not
  * talking to the Redis it should (a proxy, a desynchronised stream): it is
  * dropped, and the caller answers 503. */
-static int unexpected_reply(struct keystore *ks, const char *command, const redisReply *reply,
-			    const char *why)
+int keystore_unexpected_reply(struct keystore *ks, const char *command, const redisReply *reply,
+			      const char *why)
 {
 	log_event(LOG_ERROR, "redis_reply_unexpected", "command=%s type=%d elements=%zu problem=\"%s\"",
 		  command, reply ? reply->type : -1,
 		  reply && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0, why);
-	drop_connection(ks);
+	keystore_drop(ks);
 	return GK_UNAVAILABLE;
 }
 
@@ -404,19 +393,19 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	}
 	if (n == 0)
 		return GK_OK;
-	reply = command(ks, argc, argv, NULL);
+	reply = keystore_command(ks, argc, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	if (keystore_check_hmget(reply, 2 * n, &why) != GK_OK) {
-		rc = unexpected_reply(ks, "HMGET", reply, why);
+		rc = keystore_unexpected_reply(ks, "HMGET", reply, why);
 		goto out;
 	}
 	for (size_t k = 0; k < n && rc == GK_OK; k++) {
 		struct stored_key *sk = &out[index[k]];
 
-		rc = copy_reply_string(arena, reply->element[2 * k], &sk->sealed, &sk->sealed_len);
+		rc = keystore_copy_string(arena, reply->element[2 * k], &sk->sealed, &sk->sealed_len);
 		if (rc == GK_OK)
-			rc = copy_reply_string(arena, reply->element[2 * k + 1], &sk->updated_at, NULL);
+			rc = keystore_copy_string(arena, reply->element[2 * k + 1], &sk->updated_at, NULL);
 	}
 out:
 	freeReplyObject(reply);
@@ -435,11 +424,11 @@ int keystore_put(struct keystore *ks, const char *user, const char *field, const
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
 	    updated_field(field, updated, sizeof(updated)) != GK_OK)
 		return GK_NOMEM;
-	reply = command(ks, 6, argv, NULL);
+	reply = keystore_command(ks, 6, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
-	return wait_replicas(ks);
+	return keystore_wait_replicas(ks);
 }
 
 int keystore_delete(struct keystore *ks, const char *user, const char *field)
@@ -451,11 +440,11 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
 	    updated_field(field, updated, sizeof(updated)) != GK_OK)
 		return GK_NOMEM;
-	reply = command(ks, 4, argv, NULL);
+	reply = keystore_command(ks, 4, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
-	return wait_replicas(ks);
+	return keystore_wait_replicas(ks);
 }
 
 /* Copies s into out as a SCAN MATCH pattern that matches s literally. */
@@ -500,7 +489,7 @@ int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KE
 	if (glob_escape(ks->prefix, prefix, sizeof(prefix)) != GK_OK)
 		return GK_NOMEM;
 	snprintf(pattern, sizeof(pattern), "%s" USERS_INFIX "*" APIKEYS_SUFFIX, prefix);
-	reply = command(ks, 6, argv, NULL);
+	reply = keystore_command(ks, 6, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
@@ -534,7 +523,7 @@ out:
  * connection would not be watching, so a lost one ends the attempt.
  * Callers come here only right after a command on ks succeeded, so the
  * connection is there (a failure drops it, and they return at once). */
-static redisReply *command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens)
+redisReply *keystore_command_watched(struct keystore *ks, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *reply;
 
@@ -553,7 +542,7 @@ static void set_timeout_ms(struct keystore *ks, int ms)
 
 /* After a write: GK_OK when min_replicas replicas have it (or
  * min_replicas is 0), else GK_UNCERTAIN. */
-static int wait_replicas(struct keystore *ks)
+int keystore_wait_replicas(struct keystore *ks)
 {
 	char want[16], ms[16];
 	const char *argv[3] = { "WAIT", want, ms };
@@ -567,7 +556,7 @@ static int wait_replicas(struct keystore *ks)
 	/* WAIT itself may block for the whole timeout: the socket waits
 	 * that long again for its answer, then goes back to the usual. */
 	set_timeout_ms(ks, 2 * ks->timeout_ms);
-	reply = command_watched(ks, 3, argv, NULL);
+	reply = keystore_command_watched(ks, 3, argv, NULL);
 	set_timeout_ms(ks, ks->timeout_ms);
 	if (!reply)
 		return GK_UNCERTAIN;
@@ -579,7 +568,7 @@ static int wait_replicas(struct keystore *ks)
 	log_event(LOG_WARN, "write_unconfirmed", "replicas=%lld wanted=%d", acked, ks->target.min_replicas);
 	/* Fewer replicas than asked for: this master may be cut off, or
 	 * demoted already. Find the master again on the next call. */
-	drop_connection(ks);
+	keystore_drop(ks);
 	return GK_UNCERTAIN;
 }
 
@@ -622,24 +611,24 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
-	reply = command(ks, 2, watch, NULL);
+	reply = keystore_command(ks, 2, watch, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
 	reply = NULL;
-	all = command_watched(ks, 2, hgetall, NULL);
+	all = keystore_command_watched(ks, 2, hgetall, NULL);
 	if (!all)
 		return GK_UNAVAILABLE;
 	argv = arena_alloc(arena, (all->elements + 2) * sizeof(*argv));
 	lens = arena_alloc(arena, (all->elements + 2) * sizeof(*lens));
 	if (all->type != REDIS_REPLY_ARRAY || !argv || !lens) {
 		rc = all->type == REDIS_REPLY_ARRAY ? GK_NOMEM : GK_UNAVAILABLE;
-		drop_connection(ks); /* still watching: start clean next time */
+		keystore_drop(ks); /* still watching: start clean next time */
 		goto out;
 	}
 	pairs = collect_rewrites(all, arena, fn, ctx, argv, lens);
 	if (pairs == 0) {
-		reply = command_watched(ks, 1, unwatch, NULL);
+		reply = keystore_command_watched(ks, 1, unwatch, NULL);
 		rc = reply ? GK_OK : GK_UNAVAILABLE;
 		goto out;
 	}
@@ -647,22 +636,22 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 	lens[0] = 4;
 	argv[1] = key;
 	lens[1] = strlen(key);
-	reply = command_watched(ks, 1, multi, NULL);
+	reply = keystore_command_watched(ks, 1, multi, NULL);
 	if (!reply)
 		goto out;
 	freeReplyObject(reply);
-	reply = command_watched(ks, (int)(2 + 2 * pairs), argv, lens);
+	reply = keystore_command_watched(ks, (int)(2 + 2 * pairs), argv, lens);
 	if (!reply)
 		goto out;
 	freeReplyObject(reply);
-	reply = command_watched(ks, 1, exec, NULL);
+	reply = keystore_command_watched(ks, 1, exec, NULL);
 	if (!reply)
 		goto out;
 	/* EXEC answers nil when a watched key changed: nothing was written. */
 	if (reply->type == REDIS_REPLY_NIL)
 		rc = GK_CONFLICT;
 	else if (reply->type == REDIS_REPLY_ARRAY)
-		rc = wait_replicas(ks);
+		rc = keystore_wait_replicas(ks);
 out:
 	if (reply)
 		freeReplyObject(reply);
@@ -675,14 +664,14 @@ out:
  * unread on it) and answers GK_UNAVAILABLE. With may_retry, a connection
  * found dead before the first reply is dropped quietly and *stale set: the
  * server never read the commands, the caller may send them again. */
-static int pipeline(struct keystore *ks, size_t count, int argc, const char *const *argv[], int may_retry,
-		    int *stale)
+static int keystore_pipeline(struct keystore *ks, size_t count, int argc, const char *const *argv[],
+			     int may_retry, int *stale)
 {
 	*stale = 0;
 	for (size_t i = 0; i < count; i++) {
 		if (redisAppendCommandArgv(ks->ctx, argc, (const char **)argv[i], NULL) != REDIS_OK) {
 			report_down(ks, argv[i][0], "out of memory");
-			drop_connection(ks);
+			keystore_drop(ks);
 			return GK_UNAVAILABLE;
 		}
 	}
@@ -691,7 +680,7 @@ static int pipeline(struct keystore *ks, size_t count, int argc, const char *con
 
 		if (redisGetReply(ks->ctx, &reply) != REDIS_OK && i == 0 && may_retry &&
 		    stale_connection_error(ks->ctx)) {
-			drop_connection(ks);
+			keystore_drop(ks);
 			*stale = 1;
 			return GK_UNAVAILABLE;
 		}
@@ -704,217 +693,17 @@ static int pipeline(struct keystore *ks, size_t count, int argc, const char *con
 	return GK_OK;
 }
 
-int keystore_usage_add(struct keystore *ks, const char *user, const char *month, const char *provider_id,
-		       const long long amounts[KEYSTORE_COUNTERS])
+int keystore_pipeline_run(struct keystore *ks, size_t count, int argc, const char *const *argv[])
 {
-	char key[KEY_NAME_MAX], field[KEYSTORE_COUNTERS][USAGE_FIELD_MAX], by[KEYSTORE_COUNTERS][24];
-	const char *hincrby[KEYSTORE_COUNTERS][4];
-	const char *const *argv[KEYSTORE_COUNTERS];
-	size_t n = 0;
-	int reused, stale, rc;
+	int reused = ks->ctx != NULL, stale, rc;
 
-	if (keystore_usage_key(ks, user, month, key, sizeof(key)) != GK_OK)
-		return GK_NOMEM;
-	for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
-		/* a zero adds nothing: leave it out */
-		if (amounts[c] <= 0)
-			continue;
-		if (keystore_usage_field(provider_id, (enum keystore_counter)c, field[n], sizeof(field[n])) !=
-		    GK_OK)
-			return GK_NOMEM;
-		snprintf(by[n], sizeof(by[n]), "%lld", amounts[c]);
-		hincrby[n][0] = "HINCRBY";
-		hincrby[n][1] = key;
-		hincrby[n][2] = field[n];
-		hincrby[n][3] = by[n];
-		argv[n] = hincrby[n];
-		n++;
-	}
-	if (n == 0)
-		return GK_OK;
-	reused = ks->ctx != NULL;
-	if (!ks->ctx && connect_store(ks) != GK_OK)
+	if (!ks->ctx && keystore_connect(ks) != GK_OK)
 		return GK_UNAVAILABLE;
-	rc = pipeline(ks, n, 4, argv, reused, &stale);
+	rc = keystore_pipeline(ks, count, argc, argv, reused, &stale);
 	if (stale) {
-		if (connect_store(ks) != GK_OK)
+		if (keystore_connect(ks) != GK_OK)
 			return GK_UNAVAILABLE;
-		rc = pipeline(ks, n, 4, argv, 0, &stale);
+		rc = keystore_pipeline(ks, count, argc, argv, 0, &stale);
 	}
-	if (rc != GK_OK)
-		return rc;
-	/* one WAIT for the three counters */
-	return wait_replicas(ks);
-}
-
-/* A counter's value: a decimal integer as HINCRBY leaves it, nothing else
- * (an unchecked strtol would read "12abc" as 12 and "abc" as 0). hiredis
- * ends each string with a NUL; one inside it would cut the number short. */
-static int parse_counter(const char *s, size_t len, long long *out)
-{
-	if (strlen(s) != len)
-		return GK_ERR;
-	return num_parse(s, LLONG_MIN, LLONG_MAX, out, NULL, 0);
-}
-
-/* The index of the provider and counter a usage field names, or GK_ERR for
- * a field of a provider or counter this service does not know (left). */
-static int counter_of_field(const struct registry *reg, const char *field, size_t len, size_t *provider,
-			    int *counter)
-{
-	char want[USAGE_FIELD_MAX];
-
-	for (size_t i = 0; i < reg->count; i++)
-		for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
-			if (keystore_usage_field(reg->providers[i].id, (enum keystore_counter)c, want,
-						 sizeof(want)) != GK_OK ||
-			    strlen(want) != len || memcmp(want, field, len) != 0)
-				continue;
-			*provider = i;
-			*counter = c;
-			return GK_OK;
-		}
-	return GK_ERR;
-}
-
-int keystore_usage_read(const redisReply *all, const struct registry *reg, struct keystore_usage *out,
-			const char **why)
-{
-	memset(out, 0, reg->count * sizeof(*out));
-	if (!all || all->type != REDIS_REPLY_ARRAY || all->elements % 2 != 0) {
-		*why = "not an array of field and value pairs";
-		return GK_ERR;
-	}
-	for (size_t i = 0; i < all->elements; i += 2) {
-		const redisReply *f = all->element[i], *v = all->element[i + 1];
-		size_t provider;
-		int counter;
-		long long n;
-
-		if (!f || !v || f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-			*why = "a field or value that is not a string";
-			goto refused;
-		}
-		if (counter_of_field(reg, f->str, f->len, &provider, &counter) != GK_OK)
-			continue;
-		if (parse_counter(v->str, v->len, &n) != GK_OK) {
-			*why = "a counter that is not a whole number";
-			goto refused;
-		}
-		out[provider].count[counter] = n;
-	}
-	return GK_OK;
-refused:
-	memset(out, 0, reg->count * sizeof(*out));
-	return GK_ERR;
-}
-
-int keystore_usage_get(struct keystore *ks, const char *user, const char *month, const struct registry *reg,
-		       struct keystore_usage *out)
-{
-	char key[KEY_NAME_MAX];
-	const char *argv[2] = { "HGETALL", key };
-	redisReply *reply;
-	const char *why;
-	int rc = GK_OK;
-
-	memset(out, 0, reg->count * sizeof(*out));
-	if (keystore_usage_key(ks, user, month, key, sizeof(key)) != GK_OK)
-		return GK_NOMEM;
-	reply = command(ks, 2, argv, NULL);
-	if (!reply)
-		return GK_UNAVAILABLE;
-	if (keystore_usage_read(reply, reg, out, &why) != GK_OK)
-		rc = unexpected_reply(ks, "HGETALL", reply, why);
-	freeReplyObject(reply);
 	return rc;
-}
-
-/* ---- LLM call leases (llm_limit.h) ----------------------------------------
- *
- * Key "<prefix>:users:{<user>}:llmCalls", a sorted set: one member per LLM
- * call in progress, a random call id, scored by the call's deadline in
- * Unix milliseconds. A lease whose deadline passed is dropped by the next
- * acquire, so a worker that died mid-call holds nothing past its deadline;
- * the key itself expires at the deadline of its newest lease (every host
- * gives leases the same length, so that is the latest). */
-
-static int lease_set_name(const struct keystore *ks, const char *user, char *out, size_t len)
-{
-	int n = snprintf(out, len, "%s:users:{%s}:llmCalls", ks->prefix, user);
-
-	return n < 0 || (size_t)n >= len ? GK_ERR : GK_OK;
-}
-
-/* The commands of the acquire, queued after MULTI; replies are read at EXEC. */
-static int lease_queue(struct keystore *ks, const char *key, const char *call_id, long long now_ms,
-		       long long deadline_ms)
-{
-	char now[24], deadline[24], ttl[24];
-	const char *prune[4] = { "ZREMRANGEBYSCORE", key, "-inf", now };
-	const char *add[4] = { "ZADD", key, deadline, call_id };
-	const char *card[2] = { "ZCARD", key };
-	const char *expire[3] = { "PEXPIRE", key, ttl };
-	const char **steps[4] = { prune, add, card, expire };
-	const int argcs[4] = { 4, 4, 2, 3 };
-
-	snprintf(now, sizeof(now), "%lld", now_ms);
-	snprintf(deadline, sizeof(deadline), "%lld", deadline_ms);
-	snprintf(ttl, sizeof(ttl), "%lld", deadline_ms - now_ms);
-	for (int i = 0; i < 4; i++) {
-		redisReply *reply = command_watched(ks, argcs[i], steps[i], NULL);
-
-		if (!reply)
-			return GK_UNAVAILABLE;
-		freeReplyObject(reply);
-	}
-	return GK_OK;
-}
-
-int keystore_lease_acquire(struct keystore *ks, const char *user, const char *call_id, long long now_ms,
-			   long long deadline_ms, long long *held)
-{
-	char key[KEY_NAME_MAX];
-	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
-	redisReply *reply;
-	int rc = GK_UNAVAILABLE;
-
-	*held = 0;
-	if (lease_set_name(ks, user, key, sizeof(key)) != GK_OK)
-		return GK_NOMEM;
-	reply = command(ks, 1, multi, NULL);
-	if (!reply)
-		return GK_UNAVAILABLE;
-	freeReplyObject(reply);
-	if (lease_queue(ks, key, call_id, now_ms, deadline_ms) != GK_OK)
-		return GK_UNAVAILABLE;
-	reply = command_watched(ks, 1, exec, NULL);
-	if (!reply)
-		return GK_UNAVAILABLE;
-	/* [pruned, added, count, expired]: the count is the third */
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
-	    reply->element[2]->type == REDIS_REPLY_INTEGER) {
-		*held = reply->element[2]->integer;
-		rc = GK_OK;
-	} else {
-		log_event(LOG_ERROR, "redis_reply_unexpected", "command=EXEC during=lease_acquire");
-		drop_connection(ks);
-	}
-	freeReplyObject(reply);
-	return rc;
-}
-
-int keystore_lease_release(struct keystore *ks, const char *user, const char *call_id)
-{
-	char key[KEY_NAME_MAX];
-	const char *argv[3] = { "ZREM", key, call_id };
-	redisReply *reply;
-
-	if (lease_set_name(ks, user, key, sizeof(key)) != GK_OK)
-		return GK_NOMEM;
-	reply = command(ks, 3, argv, NULL);
-	if (!reply)
-		return GK_UNAVAILABLE;
-	freeReplyObject(reply);
-	return GK_OK;
 }
