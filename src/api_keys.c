@@ -8,6 +8,7 @@
 #include "api_handlers.h"
 #include "apikey.h"
 #include "body.h"
+#include "clock.h"
 #include "log.h"
 #include "mask.h"
 #include "seal.h"
@@ -87,15 +88,6 @@ int api_keys_get(struct exchange *ex)
 	return reply_key_masks(ex);
 }
 
-static void format_utc_now(char out[32])
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int store_key(struct exchange *ex, const struct provider *p, const char *key, size_t len)
 {
 	char *sealed = arena_alloc(ex->req->arena, SEALED_MAX);
@@ -106,7 +98,7 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 		return http_fail(ex->resp, 500, "Out of memory");
 	if (seal_value(&ex->app->keyring, ex->user, p->id, key, len, sealed, SEALED_MAX) != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to seal the key");
-	format_utc_now(updated_at);
+	clock_format_iso(clock_now(), updated_at);
 	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at);
 	if (rc == GK_UNAVAILABLE)
 		return exchange_store_unavailable(ex);
@@ -295,7 +287,7 @@ int api_keys_usage(struct exchange *ex)
 	struct jsonw w;
 	int rc;
 
-	usage_month(time(NULL), month);
+	usage_month(clock_now(), month);
 	exchange_writer(ex, &w);
 	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &w);
 	if (rc == GK_UNAVAILABLE)

@@ -9,6 +9,7 @@
 #include "apikey.h"
 #include "body.h"
 #include "chat.h"
+#include "clock.h"
 #include "event_stream.h"
 #include "llm.h"
 #include "llm_limit.h"
@@ -67,7 +68,7 @@ static void count_usage(struct exchange *ex, const struct provider *p, const str
 {
 	if (o->http_status < 200 || o->http_status > 299)
 		return;
-	if (usage_add(&ex->app->store, ex->user, p->id, &o->usage, time(NULL)) != GK_OK)
+	if (usage_add(&ex->app->store, ex->user, p->id, &o->usage, clock_now()) != GK_OK)
 		log_event(LOG_WARN, "usage_not_counted", "provider=%s", p->id);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "config.h"
 #include "dumpable.h"
 #include "fcgi_server.h"
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "rekey") == 0)
 		return cmd_rekey(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
-		printf("gofannon-keys %s\n", PACKAGE_VERSION);
+		printf("gofannon-keys %s%s\n", PACKAGE_VERSION, clock_test_hooks() ? " (test hooks)" : "");
 		return 0;
 	}
 	if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)) {
