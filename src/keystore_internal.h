@@ -24,7 +24,8 @@ int keystore_fits(int n, size_t len);
 
 /* "<prefix>:users:{<user>}<suffix>": the name of a per-user key (the hash
  * tag keeps every key of one user in one Cluster slot). */
-int keystore_user_name(const struct keystore *ks, const char *user, const char *suffix, char *out, size_t len);
+int keystore_user_name(const struct keystore *ks, const char *user, const char *suffix, char *out,
+		       size_t len);
 
 /* Connects when there is no connection (GK_OK or GK_UNAVAILABLE);
  * keystore_drop closes it, so the next command connects again. */
