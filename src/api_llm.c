@@ -63,12 +63,17 @@ static int llm_fail(struct exchange *ex, const struct provider *p, enum key_sour
 	return http_fail(ex->resp, llm_http_status(o), o->detail);
 }
 
-/* Once the provider accepted the request it is billed: count it. */
-static void count_usage(struct exchange *ex, const struct provider *p, const struct llm_outcome *o)
+/* Once the provider accepted the request it is billed: count it, under
+ * the source of the key it went out with. */
+static void count_usage(struct exchange *ex, const struct provider *p, const struct effective_key *eff,
+			const struct llm_outcome *o)
 {
+	enum keystore_source source = eff->source == SOURCE_USER ? KEYSTORE_SOURCE_USER
+								 : KEYSTORE_SOURCE_SYSTEM;
+
 	if (o->http_status < 200 || o->http_status > 299)
 		return;
-	if (usage_add(&ex->app->store, ex->user, p->id, &o->usage, clock_now()) != GK_OK)
+	if (usage_add(&ex->app->store, ex->user, p->id, source, &o->usage, clock_now()) != GK_OK)
 		log_event(LOG_WARN, "usage_not_counted", "provider=%s", p->id);
 }
 
@@ -117,7 +122,7 @@ static int chat_whole(struct exchange *ex, const struct provider *p, const struc
 
 	llm_chat(&target, wire, ex->req->arena, &sink, &reply, &o);
 	log_llm_call("chat", p, key_source_name(eff->source), &o);
-	count_usage(ex, p, &o);
+	count_usage(ex, p, eff, &o);
 	if (o.result != LLM_OK)
 		return llm_fail(ex, p, eff->source, &o);
 	exchange_writer(ex, &w);
@@ -197,7 +202,7 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 	exchange_writer(ex, &cs.w);
 	llm_chat_stream(&target, wire, ex->req->arena, &sink, &o);
 	log_llm_call("chat_stream", p, key_source_name(eff->source), &o);
-	count_usage(ex, p, &o);
+	count_usage(ex, p, eff, &o);
 	if (!o.stream_started) {
 		/* Nothing sent yet: a failure is an ordinary JSON error. */
 		if (o.result != LLM_OK)
