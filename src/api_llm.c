@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allowance.h"
 #include "api_handlers.h"
 #include "apikey.h"
 #include "body.h"
@@ -216,6 +217,36 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 	return send_event(&cs, "done") == 0 ? GK_OK : GK_ERR;
 }
 
+/* 429 with Retry-After (the next UTC month) when the call would go out
+ * with p's system key and the user's allowance on it is spent
+ * (allowance.h). Redis is asked only when p has an allowance and the key
+ * is the system key: a user's own key is never limited. */
+static int check_allowance(struct exchange *ex, const struct provider *p, const struct effective_key *eff)
+{
+	struct allowance a;
+	time_t now;
+	const char *retry;
+	int rc;
+
+	if (eff->source != SOURCE_ENV || p->system_key_allowance == 0)
+		return GK_OK;
+	now = clock_now();
+	rc = allowance_get(&ex->app->store, ex->user, p, now, &a);
+	if (rc == GK_UNAVAILABLE)
+		return exchange_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to read usage");
+	if (!a.spent)
+		return GK_OK;
+	http_failf(ex->resp, ex->req->arena, 429,
+		   "Monthly allowance for the system-wide %s key is used up. Add your own key to continue.",
+		   p->name);
+	retry = arena_printf(ex->req->arena, "%lld", allowance_retry_after(now));
+	if (retry)
+		http_header_add(ex->resp, "Retry-After", retry);
+	return GK_ERR;
+}
+
 /* Takes one of the user's GOFANNON_LLM_PER_USER leases for the call about
  * to start (llm_limit.h); over the limit answers 429 with Retry-After. */
 static int take_llm_lease(struct exchange *ex, struct llm_lease *lease)
@@ -272,7 +303,7 @@ int api_llm_chat(struct exchange *ex)
 		goto out;
 	}
 	if (translate_chat(ex, p, &req, &wire) != GK_OK || require_effective_key(ex, p, &eff) != GK_OK ||
-	    take_llm_lease(ex, &lease) != GK_OK)
+	    check_allowance(ex, p, &eff) != GK_OK || take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
 	rc = req.stream ? chat_streamed(ex, p, &req, &wire, &eff) : chat_whole(ex, p, &req, &wire, &eff);
 out:
@@ -366,8 +397,12 @@ int api_llm_verify(struct exchange *ex)
 	/* The body (422) is checked before the path's provider (400). */
 	if (candidate_key(ex, root, &key, &key_len) != GK_OK || !(p = exchange_path_provider(ex)))
 		goto out;
-	/* A verify is a provider call too, bounded by the same timeout: it counts. */
-	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK || take_llm_lease(ex, &lease) != GK_OK)
+	/* A verify is a provider call too, bounded by the same timeout: it counts.
+	 * One that bills (a 1-token chat) spends the system key's allowance
+	 * like a chat, so it is refused like one; a candidate key never is. */
+	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK ||
+	    (registry_verify_billed(p) && check_allowance(ex, p, &eff) != GK_OK) ||
+	    take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
 	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s, &ex->app->llm };
 	llm_verify(&target, ex->req->arena, &o);

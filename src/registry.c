@@ -425,3 +425,8 @@ const struct provider *registry_find(const struct registry *reg, const char *id)
 			return &reg->providers[i];
 	return NULL;
 }
+
+int registry_verify_billed(const struct provider *p)
+{
+	return p->verify && strcmp(p->verify, "chat") == 0;
+}

@@ -57,6 +57,9 @@ int registry_load(struct registry *reg, const char *path, char *err, size_t errl
 void registry_release(struct registry *reg);
 
 const struct provider *registry_find(const struct registry *reg, const char *id);
+/* 1 when verifying a key of p costs money ("verify": "chat", a 1-token
+ * completion), else 0. */
+int registry_verify_billed(const struct provider *p);
 const char *wire_style_name(enum wire_style style);
 
 extern const char default_registry_json[];
