@@ -38,12 +38,13 @@ void allowance_compute(long long allowance, long long used, time_t now, struct a
 int allowance_get(struct keystore *ks, const char *user, const struct provider *p, time_t now,
 		  struct allowance *a)
 {
-	char month[USAGE_MONTH_LEN + 1];
 	const char *id = p->id;
 	long long used = 0;
-	int rc;
 
 	if (p->system_key_allowance > 0) {
+		char month[USAGE_MONTH_LEN + 1];
+		int rc;
+
 		usage_month(now, month);
 		rc = keystore_usage_system_tokens(ks, user, month, &id, 1, &used);
 		if (rc != GK_OK)
