@@ -34,6 +34,7 @@
 #define GK_KEYSTORE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "arena.h"
 #include "redis_url.h"
@@ -165,6 +166,35 @@ int keystore_usage_read(const struct redisReply *all, const struct registry *reg
  * user ids this step found, *count how many. A user may come twice. */
 int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KEYSTORE_CURSOR_MAX],
 			const char ***users, size_t *count);
+
+/* The operator's view (gofannon-keys stats, keystore_stats.c): walks with
+ * SCAN ... COUNT 1000 (never KEYS) and reads each batch of hashes with
+ * pipelined HMGETs, one round trip per batch, so memory stays one batch
+ * and a million users take a few thousand round trips. SCAN returns a
+ * hash that exists for the whole walk at least once; one that is rehashed
+ * while the walk runs may come twice, and then counts twice. */
+struct keystore_key_stats {
+	long long users;   /* users with a key stored that has not expired */
+	long long old;	   /* of those, stored (":updatedAt") before old_before */
+	long long expired; /* past their ":expiresAt", not yet deleted */
+};
+
+struct keystore_usage_stats {
+	long long system_tokens; /* input + output tokens with the system key */
+	long long system_users;	 /* users who spent any with it */
+	long long at_allowance;	 /* users whose tokens reached the provider's allowance */
+};
+
+/* Tallies every user's key hash into out (reg->count entries, zeros for a
+ * provider without user keys) as of now; *hashes gets how many hashes
+ * were read. GK_OK, GK_UNAVAILABLE or GK_NOMEM. */
+int keystore_stats_keys(struct keystore *ks, const struct registry *reg, time_t now, time_t old_before,
+			struct keystore_key_stats *out, long long *hashes);
+
+/* Tallies every user's usage hash of month into out (reg->count entries).
+ * GK_OK, GK_UNAVAILABLE or GK_NOMEM. */
+int keystore_stats_usage(struct keystore *ks, const struct registry *reg, const char *month,
+			 struct keystore_usage_stats *out, long long *hashes);
 
 /* Decides the new value of one key field of a user's hash (":updatedAt"
  * fields are never passed: a rewrite keeps the times): returns it (in the
