@@ -398,8 +398,9 @@ int api_llm_verify(struct exchange *ex)
 	if (candidate_key(ex, root, &key, &key_len) != GK_OK || !(p = exchange_path_provider(ex)))
 		goto out;
 	/* A verify is a provider call too, bounded by the same timeout: it counts.
-	 * One that bills (a 1-token chat) spends the system key's allowance
-	 * like a chat, so it is refused like one; a candidate key never is. */
+	 * One that bills (a 1-token chat) costs the system key's owner money,
+	 * so over the allowance it is refused like a chat (like every verify it
+	 * is not counted as usage); a candidate key is never refused. */
 	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK ||
 	    (registry_verify_billed(p) && check_allowance(ex, p, &eff) != GK_OK) ||
 	    take_llm_lease(ex, &lease) != GK_OK)

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "keystore_internal.h"
+#include "log.h"
 #include "num.h"
 #include "status.h"
 
@@ -55,6 +56,8 @@ static int read_hmgets(struct keystore *ks, struct walk *w, size_t count)
 		void *r = NULL;
 
 		if (redisGetReply(ks->ctx, &r) != REDIS_OK) {
+			log_event(LOG_ERROR, "redis_unavailable", "during=HMGET error=\"%s\"",
+				  ks->ctx->errstr[0] ? ks->ctx->errstr : "no reply");
 			keystore_drop(ks);
 			return GK_UNAVAILABLE;
 		}
