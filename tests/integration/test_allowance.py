@@ -8,6 +8,7 @@ over the registry, and bad values refused at start.
 
 Every chat the mock answers costs 13 input + 7 output = 20 tokens."""
 
+import http.client
 import json
 import os
 import subprocess
@@ -136,6 +137,13 @@ def test_reached_exactly_the_next_call_is_429_without_any_provider_call(stack):
     assert resp.header("Retry-After") is None
     # a stream is refused the same way, before any event is sent
     assert_spent(chat(stack, user, "openai", stream=True), "OpenAI", now)
+    # the status line names it, as nginx passes on the service's reason phrase
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    conn.request("POST", CHAT, body=json.dumps({"provider": "openai", "model": "m", "messages": [
+        {"role": "user", "content": "hi"}]}), headers={"Content-Type": "application/json", "X-Test-User": user})
+    raw = conn.getresponse()
+    assert (raw.status, raw.reason) == (429, "Too Many Requests"), (raw.status, raw.reason)
+    conn.close()
     assert len(MOCK.calls()) == calls, "a refused call reached the provider"
     status = provider_status(stack, user, "openai")
     assert status["systemKey"] == {"allowance": 40, "used": 40, "remaining": 0,
