@@ -14,8 +14,7 @@ file in the state directory). Everything stops by itself: every wait is
 bounded.
 
 As a command:
-  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] [--cross-origin]
-          [--service-env NAME=VALUE]... -- CMD ARGS...
+  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] [--cross-origin] -- CMD ARGS...
       starts the stack, runs CMD with GOFANNON_TEST_URL, GOFANNON_TEST_STATE,
       GOFANNON_TEST_SYSTEM_KEYS and GOFANNON_TEST_ARTIFACTS set, stops the
       stack, then searches every log it produced for every key listed in
@@ -25,9 +24,6 @@ As a command:
       GOFANNON_LLM_TIMEOUT=3) and gives CMD GOFANNON_TEST_MOCK_URL,
       GOFANNON_TEST_MOCK_CONTROL and GOFANNON_TEST_LLM_TIMEOUT; see
       MockControl for what the control URL answers.
-      --service-env NAME=VALUE (repeatable) adds a variable to the
-      service's environment, e.g. OPENAI_SYSTEM_KEY_MONTHLY_TOKENS=40 or
-      GOFANNON_TEST_NOW=/abs/path/of/a/clock/file.
       --cross-origin also serves a small page from two more loopback
       origins, lists the first (and the stack's own) in
       GOFANNON_ALLOWED_ORIGINS and gives CMD GOFANNON_TEST_CORS_ALLOWED and
@@ -701,7 +697,6 @@ def main(argv):
         args = argv[1:]
         build_dir = None
         with_mock = with_cors = False
-        service_env = {}
         while args and args[0] != "--":
             if len(args) >= 2 and args[0] == "--build-dir":
                 build_dir, args = args[1], args[2:]
@@ -709,10 +704,6 @@ def main(argv):
                 with_mock, args = True, args[1:]
             elif args[0] == "--cross-origin":
                 with_cors, args = True, args[1:]
-            elif len(args) >= 2 and args[0] == "--service-env" and "=" in args[1]:
-                name, value = args[1].split("=", 1)
-                service_env[name] = value
-                args = args[2:]
             else:
                 break
         if not args or args[0] != "--" or len(args) < 2:
@@ -720,7 +711,7 @@ def main(argv):
             return 2
         artifacts = os.path.join(os.path.abspath(build_dir or os.path.join(TOP, "build")), "test-artifacts")
         os.makedirs(artifacts, exist_ok=True)
-        stack = Stack(build_dir=build_dir, service_env=service_env)
+        stack = Stack(build_dir=build_dir)
         control = pages = None
         extra = {}
         try:
