@@ -250,6 +250,31 @@ def test_the_environment_wins_over_the_registry_and_0_removes_it(stack):
     assert provider_status(stack, user, "anthropic")["reason"] is None
 
 
+def hmgets(stack, method, path, user, body=None):
+    """How many HMGETs Redis served for one request."""
+    stack.redis_cli("CONFIG", "RESETSTAT")
+    resp = stack.request(method, path, user=user, body=body)
+    assert resp.status == 200, resp
+    stats = stack.redis_cli("INFO", "commandstats")
+    for line in stats.splitlines():
+        if line.startswith("cmdstat_hmget:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def test_the_usage_is_read_only_for_a_system_key_call_with_an_allowance(stack):
+    user = fresh(stack)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    # the keys' HMGET, then the allowance's: one more read, no more
+    assert hmgets(stack, "POST", CHAT, user, dict(body, provider="openai")) == 2
+    assert hmgets(stack, "GET", PROVIDERS, user) == 2
+    # no allowance (anthropic: 0 in the environment): no read of the usage
+    assert hmgets(stack, "POST", CHAT, user, dict(body, provider="anthropic")) == 1
+    # the user's own key: never measured, so never read
+    store_key(stack, user, "openai")
+    assert hmgets(stack, "POST", CHAT, user, dict(body, provider="openai")) == 1
+
+
 def run_service(stack, env):
     sock = os.path.join(stack.state, "refused.sock")
     return subprocess.run([stack.binary, "--listen", sock], env=stack.service_environment(env),
