@@ -8,9 +8,11 @@ over the registry, and bad values refused at start.
 
 Every chat the mock answers costs 13 input + 7 output = 20 tokens."""
 
+import atexit
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -39,6 +41,7 @@ SYSTEM = {
 ALLOWANCE = {"openai": 40, "gemini": 50, "perplexity": 20}
 
 HERE = tempfile.mkdtemp(prefix="gofannon-allowance-")
+atexit.register(shutil.rmtree, HERE, True)
 CLOCK = os.path.join(HERE, "now")
 REGISTRY = os.path.join(HERE, "providers.json")
 MOCK = MockProvider(lifetime=600).start()
