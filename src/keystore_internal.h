@@ -61,4 +61,8 @@ int keystore_unexpected_reply(struct keystore *ks, const char *command, const st
  * *len (when len is not NULL) its length. GK_OK or GK_NOMEM. */
 int keystore_copy_string(struct arena *arena, const struct redisReply *r, const char **out, size_t *len);
 
+/* Copies s into out as a SCAN MATCH pattern that matches s literally:
+ * GK_OK, or GK_ERR when it does not fit in len. */
+int keystore_glob_escape(const char *s, char *out, size_t len);
+
 #endif
