@@ -10,6 +10,7 @@
 
 #define PROVIDER_ID_MAX 32
 #define REGISTRY_MAX_PROVIDERS 64
+#define REGISTRY_RESERVED_ID "activity" /* a path segment of the API, never a provider id */
 
 enum wire_style {
 	WIRE_OPENAI,
