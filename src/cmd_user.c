@@ -182,9 +182,26 @@ static int revoke_key(struct app *app, struct arena *arena, const char *user, co
 	return rc;
 }
 
-int cmd_revoke(int argc, char **argv)
+/* One sentence for the operator. */
+static void report_revoke(int rc, const char *user, const struct provider *p)
 {
 	char name[LOG_ESCAPE_SIZE(IDENTITY_MAX)];
+
+	log_escape(user, name, sizeof(name));
+	if (rc == GK_CONFLICT)
+		printf("revoke: user %s has no %s key stored; nothing to revoke\n", name, p->id);
+	else if (rc == GK_OK)
+		printf("revoke: deleted the %s key of user %s\n", p->id, name);
+	else if (rc == GK_UNCERTAIN)
+		printf("revoke: deleted the %s key of user %s, but fewer replicas than "
+		       "GOFANNON_REDIS_MIN_REPLICAS confirmed it: run it again\n",
+		       p->id, name);
+	else
+		fprintf(stderr, "gofannon-keys: the key store did not answer; run revoke again\n");
+}
+
+int cmd_revoke(int argc, char **argv)
+{
 	const struct provider *p;
 	struct config config;
 	struct arena arena;
@@ -207,17 +224,7 @@ int cmd_revoke(int argc, char **argv)
 	arena_init(&arena, CMD_ARENA_MAX);
 	rc = revoke_key(&app, &arena, argv[1], p);
 	arena_release(&arena);
+	report_revoke(rc, argv[1], p);
 	app_release(&app);
-	log_escape(argv[1], name, sizeof(name));
-	if (rc == GK_CONFLICT)
-		printf("revoke: user %s has no %s key stored; nothing to revoke\n", name, p->id);
-	else if (rc == GK_OK)
-		printf("revoke: deleted the %s key of user %s\n", p->id, name);
-	else if (rc == GK_UNCERTAIN)
-		printf("revoke: deleted the %s key of user %s, but fewer replicas than "
-		       "GOFANNON_REDIS_MIN_REPLICAS confirmed it: run it again\n",
-		       p->id, name);
-	else
-		fprintf(stderr, "gofannon-keys: the key store did not answer; run revoke again\n");
 	return rc == GK_OK || rc == GK_CONFLICT ? 0 : 1;
 }
