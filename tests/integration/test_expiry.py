@@ -281,3 +281,23 @@ def test_a_put_racing_the_expiring_read_keeps_the_new_key(stack):
     for user in users:
         assert expect(stack.request("GET", API_KEYS, user=user), 200)["openaiApiKey"] == mask(new[user]), user
         assert actions(stack, user) == ["added", "expired", "added"], (user, actions(stack, user))
+
+
+def test_rekey_leaves_every_mark_alone(stack):
+    """rekey walks the values only: the marks beside a key (expiresAt,
+    lastUsedAt, rejectedAt, expiredAt) are neither values of unknown
+    providers nor rewritten."""
+    user = fresh(stack, "rekey")
+    expect(put(stack, user, new_key(), expiresInDays=30), 200)
+    expect(chat(stack, user), 200)
+    name = "gofannon:users:{%s}:apiKeys" % user
+    stack.redis_cli("HSET", name, "openaiApiKey:rejectedAt", iso(T0), "anthropicApiKey:expiredAt", iso(T0))
+    before = key_hash(stack, user)
+    assert set(before) == {"openaiApiKey", "openaiApiKey:updatedAt", "openaiApiKey:expiresAt",
+                           "openaiApiKey:lastUsedAt", "openaiApiKey:rejectedAt", "anthropicApiKey:expiredAt"}
+    done = subprocess.run([stack.binary, "rekey"], env=stack.service_environment(), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 unreadable and 0 of unknown providers" in done.stdout, done.stdout
+    assert "rekey_value_left" not in done.stderr, done.stderr
+    assert key_hash(stack, user) == before
