@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "api_handlers.h"
 #include "apikey.h"
-#include "activity.h"
 #include "body.h"
 #include "clock.h"
 #include "keylife.h"

@@ -41,7 +41,9 @@ static int parse_expires_at(struct json_object *v, time_t now, char out[CLOCK_IS
 {
 	time_t at;
 
+	/* a NUL inside would hide what follows it from the parser */
 	if (!json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v) ||
 	    clock_parse_iso(json_object_get_string(v), &at) != GK_OK) {
 		snprintf(why, whylen, "Field 'expiresAt' must be a UTC time as YYYY-MM-DDTHH:MM:SSZ");
 		return GK_ERR;

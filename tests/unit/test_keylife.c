@@ -107,6 +107,7 @@ static void test_expiry_refused_names_the_field(void **state)
 	refused("{\"expiresAt\":\"2026-02-01\"}", form);
 	refused("{\"expiresAt\":\"2026-02-01T00:00:00+01:00\"}", form);
 	refused("{\"expiresAt\":1767225600}", form);
+	refused("{\"expiresAt\":\"2026-02-01T00:00:00Z\\u0000x\"}", form);
 }
 
 int main(void)
