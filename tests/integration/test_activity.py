@@ -386,3 +386,37 @@ def test_a_refused_system_key_is_in_the_trail_but_flags_nothing(stack):
     assert (entry["action"], entry["source"], entry["status"]) == ("rejected", "system", "401"), entry
     assert provider_status(stack, user)["userKey"]["rejected"] is False
     assert key_hash(stack, user) == {}
+
+
+def test_redis_down_is_503_for_the_trail_and_an_expiring_put(stack):
+    user = fresh(stack, "down")
+    stack.redis_stop()
+    try:
+        expect(stack.request("GET", ACTIVITY, user=user), 503, "Key store unavailable")
+        resp = stack.request("PUT", API_KEYS, user=user,
+                             body={"provider": "openai", "apiKey": new_key(), "expiresInDays": 30})
+        expect(resp, 503)
+    finally:
+        stack.redis_start()
+    assert activity(stack, user) == {"entries": [], "cursor": None}
+
+
+def test_no_stream_of_any_user_holds_a_key_this_module_used(stack):
+    """The leak search over Redis itself: every activity stream the tests
+    of this module wrote, against every key they remembered."""
+    with open(os.path.join(stack.state, "keys-used.txt")) as f:
+        keys = {line.strip() for line in f if line.strip()}
+    assert len(keys) > 150
+    cursor, streams = "0", []
+    while True:
+        cursor, found = stack.redis_cli("SCAN", cursor, "MATCH", "gofannon:users:*:activity", "COUNT", "1000")
+        streams += found
+        if cursor == "0":
+            break
+    assert len(streams) >= 10, streams
+    for name in streams:
+        text = json.dumps(stack.redis_cli("XRANGE", name, "-", "+"))
+        assert "..." not in text and "v1." not in text, name
+        for key in keys:
+            assert key not in text and key[:12] not in text, "a key (%s...) is in %s" % (key[:6], name)
+    print("# %d streams searched for %d keys" % (len(streams), len(keys)))
