@@ -68,7 +68,7 @@ static void print_keys(const struct app *app, const char *user, const struct sto
 	char mask[MASK_MAX + 1];
 	time_t now = clock_now();
 
-	printf("%-12s %-14s %-13s %-21s %-21s %-21s\n", "provider", "key", "state", "updated", "last used",
+	printf("%-12s %-14s %-13s %-21s %-21s %s\n", "provider", "key", "state", "updated", "last used",
 	       "expires");
 	for (size_t i = 0; i < app->registry.count; i++) {
 		const struct provider *p = &app->registry.providers[i];
@@ -78,7 +78,7 @@ static void print_keys(const struct app *app, const char *user, const struct sto
 		if (!p->user_key_field)
 			continue;
 		m = resolve_stored_mask(&app->keyring, user, p, sk, mask);
-		printf("%-12s %-14s %-13s %-21s %-21s %-21s\n", p->id, or_dash(m), key_state(sk, m, now),
+		printf("%-12s %-14s %-13s %-21s %-21s %s\n", p->id, or_dash(m), key_state(sk, m, now),
 		       or_dash(sk->updated_at), or_dash(sk->last_used_at),
 		       sk->sealed ? or_dash(sk->expires_at) : or_dash(sk->expired_at));
 	}
