@@ -420,3 +420,22 @@ def test_no_stream_of_any_user_holds_a_key_this_module_used(stack):
         for key in keys:
             assert key not in text and key[:12] not in text, "a key (%s...) is in %s" % (key[:6], name)
     print("# %d streams searched for %d keys" % (len(streams), len(keys)))
+
+
+def test_the_service_user_may_append_and_read_streams_only_under_its_prefix(stack):
+    url = stack.service_redis_url
+    user, password = re.match(r"unix://([^:]+):([^@]+)@", url).groups()
+
+    def as_service(*args):
+        try:
+            return stack.redis_cli(*args, user=user, password=password)
+        except RuntimeError as e:
+            return str(e)
+
+    mine = "gofannon:users:{acl-%s}:activity" % uuid.uuid4().hex[:6]
+    assert re.fullmatch(r"\d+-\d+", as_service("XADD", mine, "MAXLEN", "~", "100", "*", "action", "added"))
+    assert len(as_service("XREVRANGE", mine, "+", "-", "COUNT", "5")) == 1
+    for command in (("XADD", "other:users:{x}:activity", "*", "a", "b"), ("XDEL", mine, "0-1"),
+                    ("XTRIM", mine, "MAXLEN", "0"), ("XRANGE", "gofannon:usage:{x}:2026-11", "-", "+")):
+        answer = as_service(*command)
+        assert isinstance(answer, str) and "NOPERM" in answer, "%s was allowed: %r" % (command[0], answer)
