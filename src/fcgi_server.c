@@ -172,6 +172,16 @@ static const char *request_path(FCGX_Request *rq, struct arena *arena)
 	return arena_strndup(arena, uri, strcspn(uri, "?"));
 }
 
+/* The query of the request URI nginx received (the parameters a GET
+ * takes), or NULL when it has none. */
+static const char *request_query(FCGX_Request *rq)
+{
+	const char *uri = FCGX_GetParam("REQUEST_URI", rq->envp);
+	const char *q = uri ? strchr(uri, '?') : NULL;
+
+	return q ? q + 1 : NULL;
+}
+
 static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena, struct http_request *req)
 {
 	const char *scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
@@ -187,6 +197,8 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
 	req->content_length = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
 	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
+	req->remote_addr = FCGX_GetParam("REMOTE_ADDR", rq->envp);
+	req->query = request_query(rq);
 	req->read_body = read_body;
 	req->read_ctx = rq;
 	req->stream.write = stream_write;
