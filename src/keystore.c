@@ -13,6 +13,7 @@
 #include "log.h"
 #include "num.h"
 #include "sentinel.h"
+#include "keystore_cache.h"
 #include "keystore_internal.h"
 #include "status.h"
 
@@ -40,11 +41,14 @@ void keystore_drop(struct keystore *ks)
 	if (ks->ctx)
 		redisFree(ks->ctx);
 	ks->ctx = NULL;
+	keystore_cache_detach(ks);
 }
 
 void keystore_release(struct keystore *ks)
 {
 	keystore_drop(ks);
+	keystore_cache_free(ks->cache);
+	ks->cache = NULL;
 }
 
 static void report_down(struct keystore *ks, const char *what, const char *why)
@@ -232,7 +236,7 @@ int keystore_connect(struct keystore *ks)
 	struct redis_address master;
 
 	if (!ks->target.master_name[0])
-		return open_connection(ks, NULL);
+		return open_connection(ks, NULL) == GK_OK ? keystore_cache_attach(ks) : GK_UNAVAILABLE;
 	if (find_master(ks, &master) != GK_OK)
 		return GK_UNAVAILABLE;
 	if (open_connection(ks, &master) != GK_OK) {
@@ -240,7 +244,7 @@ int keystore_connect(struct keystore *ks)
 		return GK_UNAVAILABLE;
 	}
 	master_found(ks, &master);
-	return GK_OK;
+	return keystore_cache_attach(ks);
 }
 
 const char *keystore_master(const struct keystore *ks, char *buf, size_t len)
@@ -393,7 +397,7 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	}
 	if (n == 0)
 		return GK_OK;
-	reply = keystore_command(ks, argc, argv, NULL);
+	reply = keystore_cached_read(ks, key, argc, argv);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	if (keystore_check_hmget(reply, 2 * n, &why) != GK_OK) {
@@ -424,6 +428,7 @@ int keystore_put(struct keystore *ks, const char *user, const char *field, const
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
 	    updated_field(field, updated, sizeof(updated)) != GK_OK)
 		return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 6, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -440,6 +445,7 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
 	    updated_field(field, updated, sizeof(updated)) != GK_OK)
 		return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 4, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -611,6 +617,7 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 2, watch, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
