@@ -512,11 +512,15 @@ int keystore_cache_attach(struct keystore *ks)
 }
 
 /* Applies whatever the invalidation connection has pending, without
- * waiting. GK_ERR when it is gone or said something else: the caller
- * drops everything. */
-static int cache_drain(struct keystore_cache *c)
+ * waiting. GK_ERR when it is gone or said something else, or when the
+ * keystore's own connection (data_fd) has anything to read: between
+ * commands it never has, so that is its end (a CLIENT KILL, Redis's idle
+ * timeout, which spares subscribers), and its tracking ended with it. The
+ * caller then drops everything. */
+static int cache_drain(struct keystore_cache *c, int data_fd)
 {
-	struct pollfd pfd = { .fd = c->sub->fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = c->sub->fd, .events = POLLIN },
+				 { .fd = data_fd, .events = POLLIN } };
 
 	for (int reads = 0;; reads++) {
 		void *msg;
@@ -534,10 +538,10 @@ static int cache_drain(struct keystore_cache *c)
 			if (rc != GK_OK)
 				return GK_ERR;
 		}
-		ready = poll(&pfd, 1, 0);
+		ready = poll(pfd, 2, 0);
 		if (ready == 0)
 			return GK_OK;
-		if (ready < 0)
+		if (ready < 0 || pfd[1].revents)
 			return GK_ERR;
 		if (reads == DRAIN_READS_MAX) {
 			/* still more: the rest comes next time, and whatever it
@@ -588,9 +592,10 @@ struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, in
 	if (ks->ctx && !c->sub && now >= c->retry_at_ms)
 		keystore_cache_attach(ks); /* on failure ks->ctx is gone: the command connects */
 	if (c->sub) {
-		if (cache_drain(c) != GK_OK) {
+		if (cache_drain(c, ks->ctx->fd) != GK_OK) {
 			log_event(LOG_INFO, "key_cache_dropped",
-				  "reason=\"the invalidation connection closed or said something else\"");
+				  "reason=\"a connection to Redis closed, or the invalidations are out of "
+				  "step\"");
 			keystore_drop(ks); /* both connections, and the cache with them */
 		} else if ((reply = keystore_cache_lookup(c, key, argc, argv, now))) {
 			return reply;
