@@ -539,13 +539,14 @@ static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker)
  * the worker is to serve it itself. */
 static int llm_hand_off(struct server *srv, FCGX_Request *rq)
 {
-	pid_t worker = getpid(), pid;
+	pid_t worker, pid;
 
 	if (llm_children_max == 0 || !is_llm_call(rq))
 		return 0;
 	llm_children_reap(0);
 	if (llm_children >= llm_children_max)
 		return 0;
+	worker = getpid(); /* a system call: only for the requests that fork */
 	pid = fork();
 	if (pid < 0) {
 		log_event(LOG_WARN, "llm_fork_failed", "error=\"%s\"", strerror(errno));
