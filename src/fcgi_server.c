@@ -197,37 +197,65 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 		req->method = "";
 }
 
+/* Appends the len bytes of s at *at. */
+static void head_put(char **at, const char *s, size_t len)
+{
+	memcpy(*at, s, len);
+	*at += len;
+}
+
+#define HEAD_PUT_LITERAL(at, s) head_put(at, s, sizeof(s) - 1)
+
+/* Appends n in decimal at *at. */
+static void head_put_number(char **at, size_t n)
+{
+	char digits[24];
+	size_t i = sizeof(digits);
+
+	do
+		digits[--i] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	head_put(at, digits + i, sizeof(digits) - i);
+}
+
 /* The reply's header block, "Status: ..." to the blank line, in the arena;
- * NULL when the arena is full. libfcgi's own printf knows few conversions,
- * so the block is formatted here. */
+ * NULL when the arena is full. Put together with memcpy, not printf: it is
+ * on every request (libfcgi's own printf knows few conversions anyway). */
 static char *response_head(const struct http_response *resp, size_t body_len, struct arena *arena,
 			   size_t *head_len)
 {
-	size_t need = 160;
+	const char *reason = http_reason(resp->status);
+	/* the fixed lines, two numbers of at most 20 digits, the reason */
+	size_t need = 200 + strlen(reason);
 	char *head, *at;
-	int n;
 
 	for (size_t i = 0; i < resp->header_count; i++)
 		need += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 4;
 	head = arena_alloc(arena, need);
 	if (!head)
 		return NULL;
+	at = head;
+	HEAD_PUT_LITERAL(&at, "Status: ");
+	head_put_number(&at, resp->status > 0 ? (size_t)resp->status : 0);
+	HEAD_PUT_LITERAL(&at, " ");
+	head_put(&at, reason, strlen(reason));
+	HEAD_PUT_LITERAL(&at, "\r\n");
 	/* A 204 (a CORS preflight) has no body, so neither its type nor length. */
-	n = snprintf(head, need,
-		     "Status: %d %s\r\n"
-		     "%s"
-		     "Cache-Control: no-store\r\n"
-		     "X-Content-Type-Options: nosniff\r\n",
-		     resp->status, http_reason(resp->status),
-		     resp->status == 204 ? "" : "Content-Type: application/json\r\n");
-	at = head + n;
-	for (size_t i = 0; i < resp->header_count; i++)
-		at += snprintf(at, need - (size_t)(at - head), "%s: %s\r\n", resp->headers[i].name,
-			       resp->headers[i].value);
-	if (resp->status == 204)
-		at += snprintf(at, need - (size_t)(at - head), "\r\n");
-	else
-		at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
+	if (resp->status != 204)
+		HEAD_PUT_LITERAL(&at, "Content-Type: application/json\r\n");
+	HEAD_PUT_LITERAL(&at, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+	for (size_t i = 0; i < resp->header_count; i++) {
+		head_put(&at, resp->headers[i].name, strlen(resp->headers[i].name));
+		HEAD_PUT_LITERAL(&at, ": ");
+		head_put(&at, resp->headers[i].value, strlen(resp->headers[i].value));
+		HEAD_PUT_LITERAL(&at, "\r\n");
+	}
+	if (resp->status != 204) {
+		HEAD_PUT_LITERAL(&at, "Content-Length: ");
+		head_put_number(&at, body_len);
+		HEAD_PUT_LITERAL(&at, "\r\n");
+	}
+	HEAD_PUT_LITERAL(&at, "\r\n");
 	*head_len = (size_t)(at - head);
 	return head;
 }
