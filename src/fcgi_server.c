@@ -510,12 +510,15 @@ static void llm_children_reap(int block)
 static int is_llm_call(FCGX_Request *rq)
 {
 	const char *method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
-	const char *path = FCGX_GetParam("DOCUMENT_URI", rq->envp);
+	const char *path;
 	struct route_result route;
 	char buf[1024];
 
-	if (!method)
+	/* Both are POST routes: any other method is not one, and the key
+	 * endpoints' GETs are spared a second routing. */
+	if (!method || strcmp(method, "POST") != 0)
 		return 0;
+	path = FCGX_GetParam("DOCUMENT_URI", rq->envp);
 	if (!path || !*path) {
 		const char *uri = FCGX_GetParam("REQUEST_URI", rq->envp);
 		size_t len = uri ? strcspn(uri, "?") : 0;
