@@ -13,6 +13,7 @@
 #include "log.h"
 #include "num.h"
 #include "sentinel.h"
+#include "keystore_cache.h"
 #include "keystore_internal.h"
 #include "status.h"
 
@@ -39,11 +40,14 @@ void keystore_drop(struct keystore *ks)
 	if (ks->ctx)
 		redisFree(ks->ctx);
 	ks->ctx = NULL;
+	keystore_cache_detach(ks);
 }
 
 void keystore_release(struct keystore *ks)
 {
 	keystore_drop(ks);
+	keystore_cache_free(ks->cache);
+	ks->cache = NULL;
 }
 
 static void report_down(struct keystore *ks, const char *what, const char *why)
@@ -231,7 +235,7 @@ int keystore_connect(struct keystore *ks)
 	struct redis_address master;
 
 	if (!ks->target.master_name[0])
-		return open_connection(ks, NULL);
+		return open_connection(ks, NULL) == GK_OK ? keystore_cache_attach(ks) : GK_UNAVAILABLE;
 	if (find_master(ks, &master) != GK_OK)
 		return GK_UNAVAILABLE;
 	if (open_connection(ks, &master) != GK_OK) {
@@ -239,7 +243,7 @@ int keystore_connect(struct keystore *ks)
 		return GK_UNAVAILABLE;
 	}
 	master_found(ks, &master);
-	return GK_OK;
+	return keystore_cache_attach(ks);
 }
 
 const char *keystore_master(const struct keystore *ks, char *buf, size_t len)
@@ -408,8 +412,9 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	if (n == 0)
 		return GK_OK;
 	/* One HMGET for every provider's key and marks: a request reads
-	 * Redis once, and the marks (expiry, last used) come with it. */
-	reply = keystore_command(ks, argc, argv, NULL);
+	 * Redis once, and the marks (expiry, last used) come with it; the
+	 * per-worker cache may answer it (keystore_cache.h). */
+	reply = keystore_cached_read(ks, key, argc, argv);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	if (keystore_check_hmget(reply, KEY_SUFFIXES * n, &why) != GK_OK) {
@@ -447,6 +452,7 @@ int keystore_put(struct keystore *ks, const char *user, const char *field, const
 	for (size_t j = 1; j < KEY_SUFFIXES; j++)
 		if (keystore_mark_field(field, key_suffixes[j], mark[j], sizeof(mark[j])) != GK_OK)
 			return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	rc = keystore_transaction(ks, 0, 2, argc, cmds, &exec);
 	if (rc != GK_OK)
 		return rc;
@@ -467,6 +473,7 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 			return GK_NOMEM;
 		argv[2 + j] = mark[j];
 	}
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 2 + KEY_SUFFIXES, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -637,6 +644,7 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 2, watch, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;

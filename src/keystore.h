@@ -33,6 +33,12 @@
  * and "<provider>:system:<counter>", counted with HINCRBY (same hash tag as
  * the key hash).
  *
+ * Key cache (keystore_cache.h): with keystore_cache_enable() a worker keeps
+ * the replies of its reads of key hashes, and a second connection
+ * subscribed to "__redis__:invalidate" that the first one's
+ * CLIENT TRACKING redirects to, so Redis names every hash changed since
+ * it was read; a write through the keystore drops its key's entry at once.
+ *
  * A keystore owns one connection, opened on first use with a connect and a
  * command timeout, dropped on any failure and opened again by the next call.
  * Every call returns GK_OK, or GK_UNAVAILABLE when Redis did not answer (the
@@ -61,6 +67,7 @@
 
 struct redisContext;
 struct redisReply;
+struct keystore_cache;
 
 struct keystore {
 	struct redis_target target;
@@ -73,6 +80,8 @@ struct keystore {
 	int sentinel_first;	     /* the sentinel to ask first: the last that answered */
 	long long retry_at_ms;	     /* no new attempt before this (CLOCK_MONOTONIC) */
 	int backoff_ms;		     /* 0 after a success, then doubling to a cap */
+	/* the key cache (keystore_cache.h); NULL: every read goes to Redis */
+	struct keystore_cache *cache;
 };
 
 /* One provider's fields of the key hash, each NULL when absent. */
@@ -93,6 +102,11 @@ void keystore_init(struct keystore *ks, const struct redis_target *target, const
 void keystore_release(struct keystore *ks);
 
 int keystore_ping(struct keystore *ks);
+
+/* Turns the key cache on for this process (GOFANNON_KEY_CACHE); it starts
+ * with the next connection. GK_OK or GK_NOMEM. keystore_release() turns it
+ * off again. */
+int keystore_cache_enable(struct keystore *ks);
 
 /* Sentinel mode: "host:port" of the master the connection goes to, in buf;
  * NULL without sentinels or without a connection. */

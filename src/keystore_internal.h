@@ -76,6 +76,19 @@ int keystore_wait_replicas(struct keystore *ks);
 int keystore_unexpected_reply(struct keystore *ks, const char *command, const struct redisReply *reply,
 			      const char *why);
 
+/* The key cache (keystore_cache.h; all of these do nothing without one).
+ * keystore_cache_attach: after a new connection, sets up the invalidation
+ * connection and the tracking (GK_OK, even when the cache stays off; or
+ * GK_UNAVAILABLE with the connection dropped). keystore_cache_detach: on
+ * every drop, closes it and forgets everything. keystore_cached_read: a
+ * read command of key (keystore_command's contract) answered from the cache
+ * when it holds a fresh reply to the same argv. keystore_cache_written:
+ * every write to a key that may be cached calls it with that key. */
+int keystore_cache_attach(struct keystore *ks);
+void keystore_cache_detach(struct keystore *ks);
+struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, int argc, const char **argv);
+void keystore_cache_written(struct keystore *ks, const char *key);
+
 /* *out = a copy (in arena) of a string reply r, NULL for any other type;
  * *len (when len is not NULL) its length. GK_OK or GK_NOMEM. */
 int keystore_copy_string(struct arena *arena, const struct redisReply *r, const char **out, size_t *len);

@@ -20,6 +20,7 @@ int keystore_touch(struct keystore *ks, const char *user, const char *field, con
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
 	    keystore_mark_field(field, KEYSTORE_LAST_USED, mark, sizeof(mark)) != GK_OK)
 		return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 4, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -83,6 +84,7 @@ static int while_holds(struct keystore *ks, const char *user, const char *key, c
 	rc = watch_holds(ks, key, field, sealed, sealed_len);
 	if (rc != GK_OK)
 		return rc;
+	keystore_cache_written(ks, key);
 	rc = keystore_transaction(ks, 1, count + 1, argc, (const char *const **)argv, &exec);
 	if (rc != GK_OK)
 		return rc;

@@ -214,6 +214,10 @@ static int cmd_serve(int argc, char **argv)
 		llm_global_cleanup();
 		return 1;
 	}
+	/* Each worker fills its own from its first connection on; the
+	 * master serves nothing unless it is the only process. */
+	if (config.key_cache && keystore_cache_enable(&app.store) != GK_OK)
+		log_event(LOG_WARN, "key_cache_off", "error=\"out of memory\"");
 	/* --workers wins over GOFANNON_WORKERS. */
 	if (opt.workers >= 0)
 		config.workers = opt.workers;
