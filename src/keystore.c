@@ -48,6 +48,8 @@ void keystore_release(struct keystore *ks)
 	keystore_drop(ks);
 	keystore_cache_free(ks->cache);
 	ks->cache = NULL;
+	free(ks->fetch_plan);
+	ks->fetch_plan = NULL;
 }
 
 static void report_down(struct keystore *ks, const char *what, const char *why)
@@ -381,48 +383,102 @@ static int copy_stored_key(struct arena *arena, redisReply **e, struct stored_ke
 	return rc;
 }
 
-int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
-		   struct stored_key *out)
-{
-	const char **argv = arena_alloc(arena, (2 + KEY_SUFFIXES * reg->count) * sizeof(*argv));
-	size_t *index = arena_alloc(arena, reg->count * sizeof(*index));
-	char key[KEY_NAME_MAX];
-	redisReply *reply;
-	const char *why;
-	int argc = 2, rc = GK_OK;
-	size_t n = 0;
+/* The HMGET of keystore_fetch but for the key name, in one allocation:
+ * argv[2..argc) are the field names of every provider that takes user
+ * keys (its key and its marks), index[k] the registry index of the k-th
+ * such provider. Built once: the names are the same for every request. */
+struct keystore_fetch_plan {
+	const struct registry *reg;
+	size_t argc, count;
+	size_t *index;
+	const char **argv;
+};
 
-	memset(out, 0, reg->count * sizeof(*out));
-	if (!argv || !index || keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
-		return GK_NOMEM;
-	argv[0] = "HMGET";
-	argv[1] = key;
+static struct keystore_fetch_plan *fetch_plan_build(const struct registry *reg)
+{
+	size_t names = 0, providers = 0, argc = 2, n = 0;
+	struct keystore_fetch_plan *plan;
+	char *text;
+
+	for (size_t i = 0; i < reg->count; i++) {
+		if (!reg->providers[i].user_key_field)
+			continue;
+		providers++;
+		for (size_t j = 0; j < KEY_SUFFIXES; j++)
+			names += strlen(reg->providers[i].user_key_field) + strlen(key_suffixes[j]) + 1;
+	}
+	plan = calloc(1, sizeof(*plan) + providers * sizeof(size_t) +
+				 (2 + KEY_SUFFIXES * providers) * sizeof(char *) + names);
+	if (!plan)
+		return NULL;
+	plan->reg = reg;
+	plan->index = (size_t *)(plan + 1);
+	plan->argv = (const char **)(plan->index + providers);
+	text = (char *)(plan->argv + 2 + KEY_SUFFIXES * providers);
+	plan->argv[0] = "HMGET";
 	for (size_t i = 0; i < reg->count; i++) {
 		const char *field = reg->providers[i].user_key_field;
 
 		if (!field)
 			continue;
 		for (size_t j = 0; j < KEY_SUFFIXES; j++) {
-			argv[argc++] = j == 0 ? field : arena_printf(arena, "%s%s", field, key_suffixes[j]);
-			if (!argv[argc - 1])
-				return GK_NOMEM;
+			size_t flen = strlen(field), slen = strlen(key_suffixes[j]);
+
+			plan->argv[argc++] = text;
+			memcpy(text, field, flen);
+			memcpy(text + flen, key_suffixes[j], slen + 1);
+			text += flen + slen + 1;
 		}
-		index[n++] = i;
+		plan->index[n++] = i;
 	}
-	if (n == 0)
+	plan->argc = argc;
+	plan->count = n;
+	return plan;
+}
+
+static const struct keystore_fetch_plan *fetch_plan(struct keystore *ks, const struct registry *reg)
+{
+	if (ks->fetch_plan && ks->fetch_plan->reg != reg) {
+		free(ks->fetch_plan);
+		ks->fetch_plan = NULL;
+	}
+	if (!ks->fetch_plan)
+		ks->fetch_plan = fetch_plan_build(reg);
+	return ks->fetch_plan;
+}
+
+int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
+		   struct stored_key *out)
+{
+	const struct keystore_fetch_plan *plan = fetch_plan(ks, reg);
+	const char **argv;
+	char key[KEY_NAME_MAX];
+	redisReply *reply;
+	const char *why;
+	int rc = GK_OK;
+
+	memset(out, 0, reg->count * sizeof(*out));
+	if (!plan || keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
+		return GK_NOMEM;
+	if (plan->count == 0)
 		return GK_OK;
+	argv = arena_alloc(arena, plan->argc * sizeof(*argv));
+	if (!argv)
+		return GK_NOMEM;
+	memcpy(argv, plan->argv, plan->argc * sizeof(*argv));
+	argv[1] = key;
 	/* One HMGET for every provider's key and marks: a request reads
 	 * Redis once, and the marks (expiry, last used) come with it; the
 	 * per-worker cache may answer it (keystore_cache.h). */
-	reply = keystore_cached_read(ks, key, argc, argv);
+	reply = keystore_cached_read(ks, key, (int)plan->argc, argv);
 	if (!reply)
 		return GK_UNAVAILABLE;
-	if (keystore_check_hmget(reply, KEY_SUFFIXES * n, &why) != GK_OK) {
+	if (keystore_check_hmget(reply, KEY_SUFFIXES * plan->count, &why) != GK_OK) {
 		rc = keystore_unexpected_reply(ks, "HMGET", reply, why);
 		goto out;
 	}
-	for (size_t k = 0; k < n && rc == GK_OK; k++)
-		rc = copy_stored_key(arena, &reply->element[KEY_SUFFIXES * k], &out[index[k]]);
+	for (size_t k = 0; k < plan->count && rc == GK_OK; k++)
+		rc = copy_stored_key(arena, &reply->element[KEY_SUFFIXES * k], &out[plan->index[k]]);
 out:
 	freeReplyObject(reply);
 	if (rc != GK_OK)

@@ -82,6 +82,9 @@ struct keystore {
 	int backoff_ms;		     /* 0 after a success, then doubling to a cap */
 	/* the key cache (keystore_cache.h); NULL: every read goes to Redis */
 	struct keystore_cache *cache;
+	/* keystore_fetch's HMGET fields for the registry it serves, built on
+	 * its first call (the registry does not change in a process) */
+	struct keystore_fetch_plan *fetch_plan;
 };
 
 /* One provider's fields of the key hash, each NULL when absent. */
