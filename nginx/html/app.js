@@ -359,7 +359,8 @@ function start() {
   }
   $('retry').addEventListener('click', () => {
     if ($('whoami').hidden) loadUser();
-    loadProviders({ focusAfter: true });
+    // The same outage is likely to have stopped the Activity section too.
+    loadProviders({ focusAfter: true }).then(() => refreshActivity());
   });
   // Back from a chat in another tab: show the new numbers.
   document.addEventListener('visibilitychange', () => {

@@ -114,7 +114,7 @@ export default [
   },
 
   {
-    name: 'Activity: a new user sees "No activity yet"; a failed load says why and offers Retry',
+    name: 'Activity: a new user sees "No activity yet"; a failed load says why and offers to load it again',
     async fn(t) {
       const { page } = await t.openProfile({ locale: 'en-US', axe: true });
       const probe = await apiCall(page.context(), 'GET', ACTIVITY);
@@ -135,7 +135,7 @@ export default [
       } finally {
         await t.redis('start');
       }
-      await page.getByRole('button', { name: 'Retry activity', exact: true }).click();
+      await page.getByRole('button', { name: 'Load activity again', exact: true }).click();
       await waitForText(page.locator('#activity-empty'), 'No activity yet.', { exact: true });
       assert.equal(await page.locator('#activity-heading').evaluate((h) => document.activeElement === h), true,
         'focus on the section once it loaded');
