@@ -177,8 +177,8 @@ export function updateRow(row, provider) {
 
   row.provider = provider;
   row.element.dataset.state = state;
-  // A spent allowance is why there is no key: the chip says so.
-  const chipKind = state === 'none' && provider.reason === 'allowance' ? 'allowance' : state;
+  // A spent allowance is why the system key cannot be had: the chip says so.
+  const chipKind = allowanceSpent(provider, state) ? 'allowance' : state;
 
   p.name.textContent = name;
   p.chip.textContent = CHIPS[chipKind];
@@ -332,6 +332,15 @@ function renderRejected(row, state, userKey, name) {
 }
 
 /**
+ * Whether the user has spent the system key's allowance and has no key of
+ * their own: the provider is not available (reason "allowance"), while the
+ * source may still name the system key it would use (docs/api.md).
+ */
+function allowanceSpent(provider, state) {
+  return provider.reason === 'allowance' && (state === 'none' || state === 'system');
+}
+
+/**
  * The meter of the system-wide key's allowance, on rows whose provider has
  * one, and the message when it is spent and no key of the user's stands in.
  */
@@ -360,7 +369,7 @@ function renderAllowance(row, provider, state) {
     p.allowanceText.textContent = '';
   }
 
-  const spent = provider.reason === 'allowance' && state === 'none';
+  const spent = allowanceSpent(provider, state);
   p.allowanceFlag.hidden = !spent;
   p.allowanceFlag.textContent = spent
     ? 'Monthly allowance of the system-wide key is used up. Add your own key to continue.' +
