@@ -103,7 +103,7 @@ export function createRow(provider) {
   usageItem.hidden = true;
   // The system-wide key's monthly allowance (systemKey), when it has one.
   const allowanceItem = el('div', 'key-detail key-detail-allowance');
-  const allowanceTerm = el('dt', null, 'System key');
+  const allowanceTerm = el('dt', null, 'Allowance');
   const allowance = el('dd', 'allowance');
   const meter = el('meter', 'allowance-meter');
   meter.id = `${uid}-allowance-meter`;

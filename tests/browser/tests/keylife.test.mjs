@@ -313,6 +313,7 @@ export default [
       const text = rowOf(page, p.id).locator('.allowance-text');
       await waitForText(text, `0 of ${count(total)} tokens used this month, resets ${resetDay}`, { exact: true });
       assert.equal(await meter.evaluate((m) => [m.min, m.max, m.value].join()), `0,${total},0`);
+      assert.equal(await rowOf(page, p.id).locator('.key-detail-allowance dt').textContent(), 'Allowance');
       assert.equal(await page.getByRole('meter', {
         name: `Allowance of the system-wide ${p.name} key used this month`, exact: true,
       }).count(), 1, 'the meter is named');
