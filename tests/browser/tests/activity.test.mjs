@@ -95,6 +95,14 @@ export default [
       await assertNoAxeViolations(page, 'Activity, all pages');
       await t.screenshot(page, 'issue13-activity');
 
+      // On a phone the entries wrap; nothing scrolls sideways.
+      await page.setViewportSize({ width: 360, height: 780 });
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth,
+        document.documentElement.clientWidth]);
+      assert.ok(widths[0] <= widths[1], `no sideways scrolling at 360px (${widths.join(' > ')})`);
+      await t.screenshot(page, 'issue13-activity-phone');
+      await page.setViewportSize({ width: 1100, height: 900 });
+
       // A removal on the page: the list starts again from the newest.
       await removeButtonOf(page, b.id).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Remove key' }).click();

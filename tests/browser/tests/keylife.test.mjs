@@ -359,6 +359,11 @@ export default [
       await waitForText(flagOf(dark.page, p.id, 'allowance'), 'Monthly allowance');
       await assertNoAxeViolations(dark.page, 'row with the allowance spent (dark)');
       await t.screenshot(dark.page, 'issue13-allowance-spent-dark');
+      await dark.page.setViewportSize({ width: 360, height: 780 });
+      const widths = await dark.page.evaluate(() => [document.documentElement.scrollWidth,
+        document.documentElement.clientWidth]);
+      assert.ok(widths[0] <= widths[1], `no sideways scrolling at 360px (${widths.join(' > ')})`);
+      await t.screenshot(dark.page, 'issue13-allowance-spent-phone-dark');
 
       // The user's own key is never limited.
       await editButtonOf(page, p.id).click();
