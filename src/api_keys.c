@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allowance.h"
 #include "api_handlers.h"
 #include "apikey.h"
 #include "body.h"
@@ -227,12 +228,38 @@ static void write_user_key_status(struct jsonw *w, const struct provider *p, con
 	jsonw_object_end(w);
 }
 
+/* systemKey: null without an allowance, else {"allowance","used",
+ * "remaining","resetsAt"} of this month. */
+static void write_system_key_status(struct jsonw *w, const struct allowance *a)
+{
+	char resets_at[CLOCK_ISO_LEN + 1];
+
+	if (a->allowance == 0) {
+		jsonw_null(w);
+		return;
+	}
+	clock_format_iso(a->resets_at, resets_at);
+	jsonw_object_begin(w);
+	jsonw_key(w, "allowance");
+	jsonw_int(w, a->allowance);
+	jsonw_key(w, "used");
+	jsonw_int(w, a->used);
+	jsonw_key(w, "remaining");
+	jsonw_int(w, a->remaining);
+	jsonw_key(w, "resetsAt");
+	jsonw_string(w, resets_at);
+	jsonw_object_end(w);
+}
+
 static void write_provider_status(struct exchange *ex, struct jsonw *w, const struct provider *p,
-				  const struct stored_key *sk)
+				  const struct stored_key *sk, const struct allowance *a)
 {
 	struct effective_key eff;
+	int spent;
 
 	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p, sk, &eff);
+	/* the system key would be used, and the user has spent its allowance */
+	spent = eff.has_key && eff.source == SOURCE_ENV && a->spent;
 	jsonw_object_begin(w);
 	jsonw_key(w, "id");
 	jsonw_string(w, p->id);
@@ -253,29 +280,49 @@ static void write_provider_status(struct exchange *ex, struct jsonw *w, const st
 	jsonw_key(w, "envKey");
 	jsonw_bool(w, envkeys_of(&ex->app->envkeys, p) != NULL);
 	jsonw_key(w, "available");
-	jsonw_bool(w, eff.has_key);
+	jsonw_bool(w, eff.has_key && !spent);
 	jsonw_key(w, "source");
 	jsonw_string(w, key_source_name(eff.source));
 	/* Verify costs money where the provider has no free authenticated call. */
 	jsonw_key(w, "verifyBilled");
-	jsonw_bool(w, p->verify && strcmp(p->verify, "chat") == 0);
+	jsonw_bool(w, registry_verify_billed(p));
+	jsonw_key(w, "systemKey");
+	write_system_key_status(w, a);
+	/* why available is false when a key exists: only the allowance */
+	jsonw_key(w, "reason");
+	if (spent)
+		jsonw_string(w, "allowance");
+	else
+		jsonw_null(w);
 	jsonw_object_end(w);
 	effective_key_wipe(&eff);
 }
 
 int api_keys_providers(struct exchange *ex)
 {
+	const struct registry *reg = &ex->app->registry;
 	struct stored_key *stored = exchange_fetch_keys(ex);
+	struct allowance *allow;
 	struct jsonw w;
+	int rc;
 
 	if (!stored)
 		return GK_ERR;
+	allow = arena_alloc(ex->req->arena, (reg->count ? reg->count : 1) * sizeof(*allow));
+	if (!allow)
+		return http_fail(ex->resp, 500, "Out of memory");
+	/* a second round trip only when some provider has an allowance */
+	rc = allowance_get_all(&ex->app->store, ex->user, reg, clock_now(), allow);
+	if (rc == GK_UNAVAILABLE)
+		return exchange_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to read usage");
 	exchange_writer(ex, &w);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "providers");
 	jsonw_array_begin(&w);
-	for (size_t i = 0; i < ex->app->registry.count; i++)
-		write_provider_status(ex, &w, &ex->app->registry.providers[i], &stored[i]);
+	for (size_t i = 0; i < reg->count; i++)
+		write_provider_status(ex, &w, &reg->providers[i], &stored[i], &allow[i]);
 	jsonw_array_end(&w);
 	jsonw_object_end(&w);
 	return exchange_reply(ex, &w);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allowance.h"
 #include "api_handlers.h"
 #include "apikey.h"
 #include "body.h"
@@ -63,12 +64,17 @@ static int llm_fail(struct exchange *ex, const struct provider *p, enum key_sour
 	return http_fail(ex->resp, llm_http_status(o), o->detail);
 }
 
-/* Once the provider accepted the request it is billed: count it. */
-static void count_usage(struct exchange *ex, const struct provider *p, const struct llm_outcome *o)
+/* Once the provider accepted the request it is billed: count it, under
+ * the source of the key it went out with. */
+static void count_usage(struct exchange *ex, const struct provider *p, const struct effective_key *eff,
+			const struct llm_outcome *o)
 {
+	enum keystore_source source = eff->source == SOURCE_USER ? KEYSTORE_SOURCE_USER
+								 : KEYSTORE_SOURCE_SYSTEM;
+
 	if (o->http_status < 200 || o->http_status > 299)
 		return;
-	if (usage_add(&ex->app->store, ex->user, p->id, &o->usage, clock_now()) != GK_OK)
+	if (usage_add(&ex->app->store, ex->user, p->id, source, &o->usage, clock_now()) != GK_OK)
 		log_event(LOG_WARN, "usage_not_counted", "provider=%s", p->id);
 }
 
@@ -117,7 +123,7 @@ static int chat_whole(struct exchange *ex, const struct provider *p, const struc
 
 	llm_chat(&target, wire, ex->req->arena, &sink, &reply, &o);
 	log_llm_call("chat", p, key_source_name(eff->source), &o);
-	count_usage(ex, p, &o);
+	count_usage(ex, p, eff, &o);
 	if (o.result != LLM_OK)
 		return llm_fail(ex, p, eff->source, &o);
 	exchange_writer(ex, &w);
@@ -197,7 +203,7 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 	exchange_writer(ex, &cs.w);
 	llm_chat_stream(&target, wire, ex->req->arena, &sink, &o);
 	log_llm_call("chat_stream", p, key_source_name(eff->source), &o);
-	count_usage(ex, p, &o);
+	count_usage(ex, p, eff, &o);
 	if (!o.stream_started) {
 		/* Nothing sent yet: a failure is an ordinary JSON error. */
 		if (o.result != LLM_OK)
@@ -209,6 +215,36 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 		return stream_error(&cs, &o);
 	write_chat_result(&cs.w, p, req, NULL, &o, eff->source);
 	return send_event(&cs, "done") == 0 ? GK_OK : GK_ERR;
+}
+
+/* 429 with Retry-After (the next UTC month) when the call would go out
+ * with p's system key and the user's allowance on it is spent
+ * (allowance.h). Redis is asked only when p has an allowance and the key
+ * is the system key: a user's own key is never limited. */
+static int check_allowance(struct exchange *ex, const struct provider *p, const struct effective_key *eff)
+{
+	struct allowance a;
+	time_t now;
+	const char *retry;
+	int rc;
+
+	if (eff->source != SOURCE_ENV || p->system_key_allowance == 0)
+		return GK_OK;
+	now = clock_now();
+	rc = allowance_get(&ex->app->store, ex->user, p, now, &a);
+	if (rc == GK_UNAVAILABLE)
+		return exchange_store_unavailable(ex);
+	if (rc != GK_OK)
+		return http_fail(ex->resp, 500, "Unable to read usage");
+	if (!a.spent)
+		return GK_OK;
+	http_failf(ex->resp, ex->req->arena, 429,
+		   "Monthly allowance for the system-wide %s key is used up. Add your own key to continue.",
+		   p->name);
+	retry = arena_printf(ex->req->arena, "%lld", allowance_retry_after(now));
+	if (retry)
+		http_header_add(ex->resp, "Retry-After", retry);
+	return GK_ERR;
 }
 
 /* Takes one of the user's GOFANNON_LLM_PER_USER leases for the call about
@@ -267,7 +303,7 @@ int api_llm_chat(struct exchange *ex)
 		goto out;
 	}
 	if (translate_chat(ex, p, &req, &wire) != GK_OK || require_effective_key(ex, p, &eff) != GK_OK ||
-	    take_llm_lease(ex, &lease) != GK_OK)
+	    check_allowance(ex, p, &eff) != GK_OK || take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
 	rc = req.stream ? chat_streamed(ex, p, &req, &wire, &eff) : chat_whole(ex, p, &req, &wire, &eff);
 out:
@@ -361,8 +397,13 @@ int api_llm_verify(struct exchange *ex)
 	/* The body (422) is checked before the path's provider (400). */
 	if (candidate_key(ex, root, &key, &key_len) != GK_OK || !(p = exchange_path_provider(ex)))
 		goto out;
-	/* A verify is a provider call too, bounded by the same timeout: it counts. */
-	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK || take_llm_lease(ex, &lease) != GK_OK)
+	/* A verify is a provider call too, bounded by the same timeout: it counts.
+	 * One that bills (a 1-token chat) costs the system key's owner money,
+	 * so over the allowance it is refused like a chat (like every verify it
+	 * is not counted as usage); a candidate key is never refused. */
+	if (verify_key(ex, p, key, key_len, &eff, &source) != GK_OK ||
+	    (registry_verify_billed(p) && check_allowance(ex, p, &eff) != GK_OK) ||
+	    take_llm_lease(ex, &lease) != GK_OK)
 		goto out;
 	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s, &ex->app->llm };
 	llm_verify(&target, ex->req->arena, &o);

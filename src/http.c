@@ -102,6 +102,8 @@ const char *http_reason(int status)
 		return "Unsupported Media Type";
 	case 422:
 		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
 	case 499:
 		return "Client Closed Request";
 	case 500:

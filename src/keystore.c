@@ -447,8 +447,7 @@ int keystore_delete(struct keystore *ks, const char *user, const char *field)
 	return keystore_wait_replicas(ks);
 }
 
-/* Copies s into out as a SCAN MATCH pattern that matches s literally. */
-static int glob_escape(const char *s, char *out, size_t len)
+int keystore_glob_escape(const char *s, char *out, size_t len)
 {
 	size_t o = 0;
 
@@ -486,7 +485,7 @@ int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KE
 
 	*users = NULL;
 	*count = 0;
-	if (glob_escape(ks->prefix, prefix, sizeof(prefix)) != GK_OK)
+	if (keystore_glob_escape(ks->prefix, prefix, sizeof(prefix)) != GK_OK)
 		return GK_NOMEM;
 	snprintf(pattern, sizeof(pattern), "%s" USERS_INFIX "*" APIKEYS_SUFFIX, prefix);
 	reply = keystore_command(ks, 6, argv, NULL);

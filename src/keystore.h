@@ -9,8 +9,10 @@
  * writes for different providers never overwrite each other. What a user
  * spent: one hash per user and UTC month beside it,
  * "<prefix>:usage:{<user>}:<YYYY-MM>", fields "<provider>:requests",
- * "<provider>:inputTokens" and "<provider>:outputTokens", counted with
- * HINCRBY (same hash tag as the key hash).
+ * "<provider>:inputTokens" and "<provider>:outputTokens" (every call), and
+ * beside them the same counters per key source, "<provider>:user:<counter>"
+ * and "<provider>:system:<counter>", counted with HINCRBY (same hash tag as
+ * the key hash).
  *
  * A keystore owns one connection, opened on first use with a connect and a
  * command timeout, dropped on any failure and opened again by the next call.
@@ -32,6 +34,7 @@
 #define GK_KEYSTORE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "arena.h"
 #include "redis_url.h"
@@ -100,16 +103,38 @@ enum keystore_counter {
 
 extern const char *const keystore_counter_names[KEYSTORE_COUNTERS];
 
+/* Whose key a call went out with: the user's own, or the system-wide key.
+ * The names are those of the fields and of usage.c's JSON. */
+enum keystore_source {
+	KEYSTORE_SOURCE_USER,
+	KEYSTORE_SOURCE_SYSTEM,
+	KEYSTORE_SOURCES
+};
+
+extern const char *const keystore_source_names[KEYSTORE_SOURCES];
+
 struct keystore_usage {
 	long long count[KEYSTORE_COUNTERS]; /* indexed by enum keystore_counter */
+	/* the same, split by key source; a month counted before sources were
+	 * counted has totals its sources do not add up to */
+	long long by_source[KEYSTORE_SOURCES][KEYSTORE_COUNTERS];
 };
 
 /* Adds amounts[c] to each counter c of the provider in the user's hash of
- * month ("YYYY-MM"); zeros and negatives are left out. The HINCRBYs go in
- * one round trip, then one WAIT (see above). GK_OK, GK_UNAVAILABLE,
- * GK_UNCERTAIN or GK_NOMEM (a name too long). */
+ * month ("YYYY-MM"), both to the total and to the source's counter; zeros
+ * and negatives are left out. The HINCRBYs go in one round trip, then one
+ * WAIT (see above). GK_OK, GK_UNAVAILABLE, GK_UNCERTAIN or GK_NOMEM (a name
+ * too long). */
 int keystore_usage_add(struct keystore *ks, const char *user, const char *month, const char *provider_id,
-		       const long long amounts[KEYSTORE_COUNTERS]);
+		       enum keystore_source source, const long long amounts[KEYSTORE_COUNTERS]);
+
+/* The system-source input plus output tokens of each of the n providers
+ * ids[] in the user's hash of month, into tokens[] (0 where nothing was
+ * counted): one HMGET of 2n fields, what an allowance is measured against.
+ * A reply of another shape or a value that is not a whole number is
+ * GK_UNAVAILABLE (logged as event=redis_reply_unexpected); GK_NOMEM. */
+int keystore_usage_system_tokens(struct keystore *ks, const char *user, const char *month,
+				 const char *const *ids, size_t n, long long *tokens);
 
 /* Fills out[i] (reg->count entries) with the counters of provider i in the
  * user's hash of month, zeros where nothing was counted. A reply of another
@@ -123,6 +148,8 @@ int keystore_usage_get(struct keystore *ks, const char *user, const char *month,
 int keystore_user_key(const struct keystore *ks, const char *user, char *out, size_t len);
 int keystore_usage_key(const struct keystore *ks, const char *user, const char *month, char *out, size_t len);
 int keystore_usage_field(const char *provider_id, enum keystore_counter counter, char *out, size_t len);
+int keystore_usage_source_field(const char *provider_id, enum keystore_source source,
+				enum keystore_counter counter, char *out, size_t len);
 
 /* Reads an HGETALL reply of a usage hash into out (reg->count entries);
  * fields of other providers or counters are left. GK_ERR with *why
@@ -139,6 +166,35 @@ int keystore_usage_read(const struct redisReply *all, const struct registry *reg
  * user ids this step found, *count how many. A user may come twice. */
 int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KEYSTORE_CURSOR_MAX],
 			const char ***users, size_t *count);
+
+/* The operator's view (gofannon-keys stats, keystore_stats.c): walks with
+ * SCAN ... COUNT 1000 (never KEYS) and reads each batch of hashes with
+ * pipelined HMGETs, one round trip per batch, so memory stays one batch
+ * and a million users take a few thousand round trips. SCAN returns a
+ * hash that exists for the whole walk at least once; one that is rehashed
+ * while the walk runs may come twice, and then counts twice. */
+struct keystore_key_stats {
+	long long users;   /* users with a key stored that has not expired */
+	long long old;	   /* of those, stored (":updatedAt") before old_before */
+	long long expired; /* past their ":expiresAt", not yet deleted */
+};
+
+struct keystore_usage_stats {
+	long long system_tokens; /* input + output tokens with the system key */
+	long long system_users;	 /* users who spent any with it */
+	long long at_allowance;	 /* users whose tokens reached the provider's allowance */
+};
+
+/* Tallies every user's key hash into out (reg->count entries, zeros for a
+ * provider without user keys) as of now; *hashes gets how many hashes
+ * were read. GK_OK, GK_UNAVAILABLE or GK_NOMEM. */
+int keystore_stats_keys(struct keystore *ks, const struct registry *reg, time_t now, time_t old_before,
+			struct keystore_key_stats *out, long long *hashes);
+
+/* Tallies every user's usage hash of month into out (reg->count entries).
+ * GK_OK, GK_UNAVAILABLE or GK_NOMEM. */
+int keystore_stats_usage(struct keystore *ks, const struct registry *reg, const char *month,
+			 struct keystore_usage_stats *out, long long *hashes);
 
 /* Decides the new value of one key field of a user's hash (":updatedAt"
  * fields are never passed: a rewrite keeps the times): returns it (in the

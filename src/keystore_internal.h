@@ -24,7 +24,8 @@ int keystore_fits(int n, size_t len);
 
 /* "<prefix>:users:{<user>}<suffix>": the name of a per-user key (the hash
  * tag keeps every key of one user in one Cluster slot). */
-int keystore_user_name(const struct keystore *ks, const char *user, const char *suffix, char *out, size_t len);
+int keystore_user_name(const struct keystore *ks, const char *user, const char *suffix, char *out,
+		       size_t len);
 
 /* Connects when there is no connection (GK_OK or GK_UNAVAILABLE);
  * keystore_drop closes it, so the next command connects again. */
@@ -59,5 +60,9 @@ int keystore_unexpected_reply(struct keystore *ks, const char *command, const st
 /* *out = a copy (in arena) of a string reply r, NULL for any other type;
  * *len (when len is not NULL) its length. GK_OK or GK_NOMEM. */
 int keystore_copy_string(struct arena *arena, const struct redisReply *r, const char **out, size_t *len);
+
+/* Copies s into out as a SCAN MATCH pattern that matches s literally:
+ * GK_OK, or GK_ERR when it does not fit in len. */
+int keystore_glob_escape(const char *s, char *out, size_t len);
 
 #endif

@@ -1,11 +1,13 @@
 /* keystore_usage.c: the usage counters of keystore.h, one hash per user
  * and UTC month, "<prefix>:usage:{<user>}:<YYYY-MM>", fields
- * "<provider>:<counter>". */
+ * "<provider>:<counter>" (every call) and "<provider>:<source>:<counter>"
+ * (the calls made with the user's own key, or with the system key). */
 #include "keystore.h"
 
 #include <hiredis/hiredis.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keystore_internal.h"
@@ -13,9 +15,12 @@
 #include "status.h"
 
 #define USAGE_INFIX ":usage:{"
-#define USAGE_FIELD_MAX (PROVIDER_ID_MAX + 16)
+#define USAGE_FIELD_MAX (PROVIDER_ID_MAX + 24)
+/* a total and a per-source HINCRBY for each counter */
+#define USAGE_INCRS (2 * KEYSTORE_COUNTERS)
 
 const char *const keystore_counter_names[KEYSTORE_COUNTERS] = { "requests", "inputTokens", "outputTokens" };
+const char *const keystore_source_names[KEYSTORE_SOURCES] = { "user", "system" };
 
 int keystore_usage_key(const struct keystore *ks, const char *user, const char *month, char *out, size_t len)
 {
@@ -27,12 +32,20 @@ int keystore_usage_field(const char *provider_id, enum keystore_counter counter,
 	return keystore_fits(snprintf(out, len, "%s:%s", provider_id, keystore_counter_names[counter]), len);
 }
 
-int keystore_usage_add(struct keystore *ks, const char *user, const char *month, const char *provider_id,
-		       const long long amounts[KEYSTORE_COUNTERS])
+int keystore_usage_source_field(const char *provider_id, enum keystore_source source,
+				enum keystore_counter counter, char *out, size_t len)
 {
-	char key[KEY_NAME_MAX], field[KEYSTORE_COUNTERS][USAGE_FIELD_MAX], by[KEYSTORE_COUNTERS][24];
-	const char *hincrby[KEYSTORE_COUNTERS][4];
-	const char *const *argv[KEYSTORE_COUNTERS];
+	return keystore_fits(snprintf(out, len, "%s:%s:%s", provider_id, keystore_source_names[source],
+				      keystore_counter_names[counter]),
+			     len);
+}
+
+int keystore_usage_add(struct keystore *ks, const char *user, const char *month, const char *provider_id,
+		       enum keystore_source source, const long long amounts[KEYSTORE_COUNTERS])
+{
+	char key[KEY_NAME_MAX], field[USAGE_INCRS][USAGE_FIELD_MAX], by[KEYSTORE_COUNTERS][24];
+	const char *hincrby[USAGE_INCRS][4];
+	const char *const *argv[USAGE_INCRS];
 	size_t n = 0;
 	int rc;
 
@@ -43,22 +56,26 @@ int keystore_usage_add(struct keystore *ks, const char *user, const char *month,
 		if (amounts[c] <= 0)
 			continue;
 		if (keystore_usage_field(provider_id, (enum keystore_counter)c, field[n], sizeof(field[n])) !=
-		    GK_OK)
+			    GK_OK ||
+		    keystore_usage_source_field(provider_id, source, (enum keystore_counter)c, field[n + 1],
+						sizeof(field[n + 1])) != GK_OK)
 			return GK_NOMEM;
-		snprintf(by[n], sizeof(by[n]), "%lld", amounts[c]);
-		hincrby[n][0] = "HINCRBY";
-		hincrby[n][1] = key;
-		hincrby[n][2] = field[n];
-		hincrby[n][3] = by[n];
-		argv[n] = hincrby[n];
-		n++;
+		snprintf(by[c], sizeof(by[c]), "%lld", amounts[c]);
+		for (size_t k = n; k < n + 2; k++) {
+			hincrby[k][0] = "HINCRBY";
+			hincrby[k][1] = key;
+			hincrby[k][2] = field[k];
+			hincrby[k][3] = by[c];
+			argv[k] = hincrby[k];
+		}
+		n += 2;
 	}
 	if (n == 0)
 		return GK_OK;
 	rc = keystore_pipeline_run(ks, n, 4, argv);
 	if (rc != GK_OK)
 		return rc;
-	/* one WAIT for the three counters */
+	/* one WAIT for every counter */
 	return keystore_wait_replicas(ks);
 }
 
@@ -72,24 +89,34 @@ static int parse_counter(const char *s, size_t len, long long *out)
 	return num_parse(s, LLONG_MIN, LLONG_MAX, out, NULL, 0);
 }
 
-/* The index of the provider and counter a usage field names, or GK_ERR for
- * a field of a provider or counter this service does not know (left). */
-static int counter_of_field(const struct registry *reg, const char *field, size_t len, size_t *provider,
-			    int *counter)
+static int same_name(const char *want, const char *field, size_t len)
+{
+	return strlen(want) == len && memcmp(want, field, len) == 0;
+}
+
+/* The counter of out that a usage field names (a total or a source's), or
+ * NULL for a field of a provider or counter this service does not know
+ * (left). */
+static long long *counter_of_field(const struct registry *reg, const char *field, size_t len,
+				   struct keystore_usage *out)
 {
 	char want[USAGE_FIELD_MAX];
 
 	for (size_t i = 0; i < reg->count; i++)
 		for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
-			if (keystore_usage_field(reg->providers[i].id, (enum keystore_counter)c, want,
-						 sizeof(want)) != GK_OK ||
-			    strlen(want) != len || memcmp(want, field, len) != 0)
-				continue;
-			*provider = i;
-			*counter = c;
-			return GK_OK;
+			const char *id = reg->providers[i].id;
+
+			if (keystore_usage_field(id, (enum keystore_counter)c, want, sizeof(want)) == GK_OK &&
+			    same_name(want, field, len))
+				return &out[i].count[c];
+			for (int s = 0; s < KEYSTORE_SOURCES; s++)
+				if (keystore_usage_source_field(id, (enum keystore_source)s,
+								(enum keystore_counter)c, want,
+								sizeof(want)) == GK_OK &&
+				    same_name(want, field, len))
+					return &out[i].by_source[s][c];
 		}
-	return GK_ERR;
+	return NULL;
 }
 
 int keystore_usage_read(const redisReply *all, const struct registry *reg, struct keystore_usage *out,
@@ -102,21 +129,20 @@ int keystore_usage_read(const redisReply *all, const struct registry *reg, struc
 	}
 	for (size_t i = 0; i < all->elements; i += 2) {
 		const redisReply *f = all->element[i], *v = all->element[i + 1];
-		size_t provider;
-		int counter;
-		long long n;
+		long long n, *counter;
 
 		if (!f || !v || f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
 			*why = "a field or value that is not a string";
 			goto refused;
 		}
-		if (counter_of_field(reg, f->str, f->len, &provider, &counter) != GK_OK)
+		counter = counter_of_field(reg, f->str, f->len, out);
+		if (!counter)
 			continue;
 		if (parse_counter(v->str, v->len, &n) != GK_OK) {
 			*why = "a counter that is not a whole number";
 			goto refused;
 		}
-		out[provider].count[counter] = n;
+		*counter = n;
 	}
 	return GK_OK;
 refused:
@@ -142,5 +168,75 @@ int keystore_usage_get(struct keystore *ks, const char *user, const char *month,
 	if (keystore_usage_read(reply, reg, out, &why) != GK_OK)
 		rc = keystore_unexpected_reply(ks, "HGETALL", reply, why);
 	freeReplyObject(reply);
+	return rc;
+}
+
+/* Reads the HMGET reply of keystore_usage_system_tokens: pairs of input
+ * and output tokens, nil as 0. */
+static int read_system_tokens(const redisReply *reply, size_t n, long long *tokens, const char **why)
+{
+	if (keystore_check_hmget(reply, 2 * n, why) != GK_OK)
+		return GK_ERR;
+	for (size_t i = 0; i < n; i++) {
+		tokens[i] = 0;
+		for (size_t k = 2 * i; k < 2 * i + 2; k++) {
+			const redisReply *e = reply->element[k];
+			long long v;
+
+			if (e->type == REDIS_REPLY_NIL)
+				continue;
+			if (parse_counter(e->str, e->len, &v) != GK_OK) {
+				*why = "a counter that is not a whole number";
+				return GK_ERR;
+			}
+			/* a sum past the range is still "over any allowance" */
+			tokens[i] = v > LLONG_MAX - tokens[i] ? LLONG_MAX : tokens[i] + v;
+		}
+	}
+	return GK_OK;
+}
+
+int keystore_usage_system_tokens(struct keystore *ks, const char *user, const char *month,
+				 const char *const *ids, size_t n, long long *tokens)
+{
+	char key[KEY_NAME_MAX];
+	char(*fields)[USAGE_FIELD_MAX] = NULL;
+	const char **argv = NULL;
+	redisReply *reply = NULL;
+	const char *why;
+	int rc = GK_NOMEM;
+
+	memset(tokens, 0, n * sizeof(*tokens));
+	if (n == 0)
+		return GK_OK;
+	fields = calloc(2 * n, sizeof(*fields));
+	argv = calloc(2 + 2 * n, sizeof(*argv));
+	if (!fields || !argv || keystore_usage_key(ks, user, month, key, sizeof(key)) != GK_OK)
+		goto out;
+	argv[0] = "HMGET";
+	argv[1] = key;
+	for (size_t i = 0; i < n; i++) {
+		if (keystore_usage_source_field(ids[i], KEYSTORE_SOURCE_SYSTEM, KEYSTORE_INPUT_TOKENS,
+						fields[2 * i], sizeof(fields[0])) != GK_OK ||
+		    keystore_usage_source_field(ids[i], KEYSTORE_SOURCE_SYSTEM, KEYSTORE_OUTPUT_TOKENS,
+						fields[2 * i + 1], sizeof(fields[0])) != GK_OK)
+			goto out;
+		argv[2 + 2 * i] = fields[2 * i];
+		argv[3 + 2 * i] = fields[2 * i + 1];
+	}
+	rc = GK_UNAVAILABLE;
+	reply = keystore_command(ks, (int)(2 + 2 * n), argv, NULL);
+	if (!reply)
+		goto out;
+	rc = GK_OK;
+	if (read_system_tokens(reply, n, tokens, &why) != GK_OK) {
+		memset(tokens, 0, n * sizeof(*tokens));
+		rc = keystore_unexpected_reply(ks, "HMGET", reply, why);
+	}
+out:
+	if (reply)
+		freeReplyObject(reply);
+	free(argv);
+	free(fields);
 	return rc;
 }

@@ -3,6 +3,7 @@
  *   gofannon-keys [serve] [--listen PATH|HOST:PORT|[IPV6]:PORT] [--workers N]
  *   gofannon-keys keygen [--append] FILE
  *   gofannon-keys rekey
+ *   gofannon-keys stats
  *   gofannon-keys version
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "cmd_stats.h"
 #include "config.h"
 #include "dumpable.h"
 #include "fcgi_server.h"
@@ -37,6 +39,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: gofannon-keys [serve] [--listen PATH|HOST:PORT|[IPV6]:PORT] [--workers N]\n"
 		     "       gofannon-keys keygen [--append] FILE\n"
 		     "       gofannon-keys rekey\n"
+		     "       gofannon-keys stats\n"
 		     "       gofannon-keys version\n"
 		     "\n"
 		     "serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
@@ -245,6 +248,8 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "rekey") == 0)
 		return cmd_rekey(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "stats") == 0)
+		return cmd_stats(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("gofannon-keys %s%s\n", PACKAGE_VERSION, clock_test_hooks() ? " (test hooks)" : "");
 		return 0;

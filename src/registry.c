@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "num.h"
 #include "status.h"
 
 #define REGISTRY_FILE_MAX (1024 * 1024)
@@ -128,16 +129,25 @@ static const char *member_string(struct json_object *obj, const char *name, int 
 }
 
 #define BASE_URL_VAR_MAX (PROVIDER_ID_MAX + sizeof("_BASE_URL"))
+#define ALLOWANCE_SUFFIX "_SYSTEM_KEY_MONTHLY_TOKENS"
+#define ALLOWANCE_VAR_MAX (PROVIDER_ID_MAX + sizeof(ALLOWANCE_SUFFIX))
 
-/* The variable that overrides a provider's base URL: OPENAI_BASE_URL for
- * openai, MY_LLM_BASE_URL for my-llm. */
-static void base_url_variable(const char *id, char name[BASE_URL_VAR_MAX])
+/* The name of a provider's variable: the id upper-cased, each '-' made
+ * '_', then suffix (OPENAI_BASE_URL for openai, MY_LLM_BASE_URL for
+ * my-llm). name has room for PROVIDER_ID_MAX characters and suffix. */
+static void provider_variable(const char *id, const char *suffix, char *name)
 {
 	size_t i;
 
 	for (i = 0; i < PROVIDER_ID_MAX && id[i]; i++)
 		name[i] = isalnum((unsigned char)id[i]) ? (char)toupper((unsigned char)id[i]) : '_';
-	memcpy(name + i, "_BASE_URL", sizeof("_BASE_URL"));
+	memcpy(name + i, suffix, strlen(suffix) + 1);
+}
+
+/* The variable that overrides a provider's base URL. */
+static void base_url_variable(const char *id, char name[BASE_URL_VAR_MAX])
+{
+	provider_variable(id, "_BASE_URL", name);
 }
 
 /* The <ID>_BASE_URL environment variable when set and non-empty. */
@@ -183,6 +193,49 @@ static int parse_models(struct provider *p, struct json_object *entry, char *err
 	return GK_OK;
 }
 
+/* "systemKeyMonthlyTokens": absent or null is no allowance; else a JSON
+ * whole number from 1 to REGISTRY_ALLOWANCE_MAX (1e6 and "1000" are not). */
+static int parse_allowance_member(struct provider *p, struct json_object *entry, const char *id, char *err,
+				  size_t errlen)
+{
+	struct json_object *value;
+	long long n;
+
+	p->system_key_allowance = 0;
+	if (!json_object_object_get_ex(entry, "systemKeyMonthlyTokens", &value) ||
+	    json_object_is_type(value, json_type_null))
+		return GK_OK;
+	n = json_object_is_type(value, json_type_int) ? (long long)json_object_get_int64(value) : 0;
+	if (n < 1 || n > REGISTRY_ALLOWANCE_MAX)
+		return set_error(
+			err, errlen,
+			"provider '%s': 'systemKeyMonthlyTokens' must be a whole number from 1 to %lld", id,
+			REGISTRY_ALLOWANCE_MAX);
+	p->system_key_allowance = n;
+	return GK_OK;
+}
+
+/* The registry's allowance, or <ID>_SYSTEM_KEY_MONTHLY_TOKENS when set and
+ * not empty: the operator's word wins, 0 turns the allowance off. */
+static int parse_allowance(struct provider *p, struct json_object *entry, const char *id, char *err,
+			   size_t errlen)
+{
+	char name[ALLOWANCE_VAR_MAX], why[96];
+	const char *value;
+	long long n;
+
+	if (parse_allowance_member(p, entry, id, err, errlen) != GK_OK)
+		return GK_ERR;
+	provider_variable(id, ALLOWANCE_SUFFIX, name);
+	value = getenv(name);
+	if (!value || !*value)
+		return GK_OK;
+	if (num_parse(value, 0, REGISTRY_ALLOWANCE_MAX, &n, why, sizeof(why)) != GK_OK)
+		return set_error(err, errlen, "provider '%s': %s %s (0: no allowance)", id, name, why);
+	p->system_key_allowance = n;
+	return GK_OK;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -208,7 +261,9 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	base_url = member_string(entry, "baseUrl", &bad);
 	verify = member_string(entry, "verify", &bad);
 	if (bad)
-		return set_error(err, errlen, "provider '%s': every field except 'models' must be a string",
+		return set_error(err, errlen,
+				 "provider '%s': every field except 'models' and 'systemKeyMonthlyTokens' "
+				 "must be a string",
 				 id);
 	if (!name || !*name)
 		return set_error(err, errlen, "provider '%s': 'name' is required", id);
@@ -234,6 +289,8 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 		return set_error(err, errlen,
 				 "provider '%s': 'verify' must be \"chat\" or a path such as \"/models\"",
 				 id);
+	if (parse_allowance(p, entry, id, err, errlen) != GK_OK)
+		return GK_ERR;
 
 	p->id = strdup(id);
 	p->name = strdup(name);
@@ -367,4 +424,9 @@ const struct provider *registry_find(const struct registry *reg, const char *id)
 		if (strcmp(reg->providers[i].id, id) == 0)
 			return &reg->providers[i];
 	return NULL;
+}
+
+int registry_verify_billed(const struct provider *p)
+{
+	return p->verify && strcmp(p->verify, "chat") == 0;
 }

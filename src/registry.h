@@ -10,6 +10,9 @@
 
 #define PROVIDER_ID_MAX 32
 #define REGISTRY_MAX_PROVIDERS 64
+/* The largest monthly allowance on a system key: far past any month's use,
+ * and small enough that no sum of it overflows. */
+#define REGISTRY_ALLOWANCE_MAX 1000000000000000LL
 
 enum wire_style {
 	WIRE_OPENAI,
@@ -30,6 +33,10 @@ struct provider {
 			 * path under base_url to GET ("/key") */
 	char **models;	/* NULL-terminated */
 	size_t model_count;
+	/* Tokens (input + output) each user may spend per UTC month with the
+	 * system-wide key: "systemKeyMonthlyTokens", replaced by a non-empty
+	 * <ID>_SYSTEM_KEY_MONTHLY_TOKENS. 0: no allowance (allowance.h). */
+	long long system_key_allowance;
 };
 
 struct registry {
@@ -39,7 +46,10 @@ struct registry {
 
 /* Parses registry JSON. Returns GK_OK, or GK_ERR with a message in err that
  * names the entry and field at fault. A non-empty environment variable
- * <ID>_BASE_URL (OPENAI_BASE_URL, ...) replaces the entry's base URL. */
+ * <ID>_BASE_URL (OPENAI_BASE_URL, ...) replaces the entry's base URL, and
+ * <ID>_SYSTEM_KEY_MONTHLY_TOKENS its allowance (0 removes it; anything but
+ * a whole number from 0 to REGISTRY_ALLOWANCE_MAX is an error naming the
+ * variable). */
 int registry_parse(struct registry *reg, const char *json, size_t len, char *err, size_t errlen);
 /* Loads GOFANNON_PROVIDERS_FILE when path is non-NULL, else the built-in
  * registry; base URL overrides come from the environment. */
@@ -47,6 +57,9 @@ int registry_load(struct registry *reg, const char *path, char *err, size_t errl
 void registry_release(struct registry *reg);
 
 const struct provider *registry_find(const struct registry *reg, const char *id);
+/* 1 when verifying a key of p costs money ("verify": "chat", a 1-token
+ * completion), else 0. */
+int registry_verify_billed(const struct provider *p);
 const char *wire_style_name(enum wire_style style);
 
 extern const char default_registry_json[];

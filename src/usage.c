@@ -19,15 +19,44 @@ void usage_amounts(const struct chat_usage *usage, long long amounts[KEYSTORE_CO
 	amounts[KEYSTORE_OUTPUT_TOKENS] = usage->output_tokens;
 }
 
-int usage_add(struct keystore *ks, const char *user, const char *provider_id, const struct chat_usage *usage,
-	      time_t now)
+int usage_add(struct keystore *ks, const char *user, const char *provider_id, enum keystore_source source,
+	      const struct chat_usage *usage, time_t now)
 {
 	char month[USAGE_MONTH_LEN + 1];
 	long long amounts[KEYSTORE_COUNTERS];
 
 	usage_amounts(usage, amounts);
 	usage_month(now, month);
-	return keystore_usage_add(ks, user, month, provider_id, amounts);
+	return keystore_usage_add(ks, user, month, provider_id, source, amounts);
+}
+
+/* {"requests":N,"inputTokens":N,"outputTokens":N} */
+static void counters_json(struct jsonw *w, const long long count[KEYSTORE_COUNTERS])
+{
+	jsonw_object_begin(w);
+	for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
+		jsonw_key(w, keystore_counter_names[c]);
+		jsonw_int(w, count[c]);
+	}
+	jsonw_object_end(w);
+}
+
+/* One provider's totals, then "bySource" with each source's counters. */
+static void provider_usage_json(struct jsonw *w, const struct keystore_usage *u)
+{
+	jsonw_object_begin(w);
+	for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
+		jsonw_key(w, keystore_counter_names[c]);
+		jsonw_int(w, u->count[c]);
+	}
+	jsonw_key(w, "bySource");
+	jsonw_object_begin(w);
+	for (int s = 0; s < KEYSTORE_SOURCES; s++) {
+		jsonw_key(w, keystore_source_names[s]);
+		counters_json(w, u->by_source[s]);
+	}
+	jsonw_object_end(w);
+	jsonw_object_end(w);
 }
 
 /* {"month":...,"providers":{...}} from the counters, in registry order. */
@@ -41,12 +70,7 @@ void usage_month_json(struct jsonw *w, const char *month, const struct registry 
 	jsonw_object_begin(w);
 	for (size_t i = 0; i < reg->count; i++) {
 		jsonw_key(w, reg->providers[i].id);
-		jsonw_object_begin(w);
-		for (int c = 0; c < KEYSTORE_COUNTERS; c++) {
-			jsonw_key(w, keystore_counter_names[c]);
-			jsonw_int(w, counts[i].count[c]);
-		}
-		jsonw_object_end(w);
+		provider_usage_json(w, &counts[i]);
 	}
 	jsonw_object_end(w);
 	jsonw_object_end(w);

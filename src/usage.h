@@ -21,10 +21,11 @@ void usage_month(time_t t, char out[USAGE_MONTH_LEN + 1]);
 /* What one request adds to each counter: 1 request and its tokens. */
 void usage_amounts(const struct chat_usage *usage, long long amounts[KEYSTORE_COUNTERS]);
 
-/* Adds one request and its tokens in the month of now. GK_OK,
+/* Adds one request and its tokens in the month of now, to the totals and
+ * to the counters of the key source it went out with. GK_OK,
  * GK_UNAVAILABLE, GK_UNCERTAIN (see keystore.h) or GK_NOMEM. */
-int usage_add(struct keystore *ks, const char *user, const char *provider_id, const struct chat_usage *usage,
-	      time_t now);
+int usage_add(struct keystore *ks, const char *user, const char *provider_id, enum keystore_source source,
+	      const struct chat_usage *usage, time_t now);
 
 /* Writes the JSON of usage_get from counts (reg->count entries) into w. */
 void usage_month_json(struct jsonw *w, const char *month, const struct registry *reg,
@@ -32,7 +33,7 @@ void usage_month_json(struct jsonw *w, const char *month, const struct registry 
 
 /* Writes one month into w as
  *   {"month":"2026-11","providers":{"openai":{"requests":3,"inputTokens":30,
- *    "outputTokens":12},...}}
+ *    "outputTokens":12,"bySource":{"user":{"requests":1,...},"system":{...}}},...}}
  * with every provider of reg, in registry order, zeros where nothing was
  * counted. GK_OK (w may still have failed: jsonw_finish says), GK_NOMEM or
  * GK_UNAVAILABLE. */

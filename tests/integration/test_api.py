@@ -336,6 +336,7 @@ def test_providers_lists_every_registry_entry_with_its_status(stack):
     for p in providers:
         assert p["description"], p
         assert p["verifyBilled"] is (p["id"] == "perplexity"), p
+        assert p["systemKey"] is None and p["reason"] is None, p  # the built-in registry sets no allowance
     assert key not in json.dumps(providers)
 
 

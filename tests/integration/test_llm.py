@@ -476,13 +476,17 @@ def test_usage_adds_up_per_user_provider_and_month(stack):
     month = time.strftime("%Y-%m", time.gmtime())
     usage = expect(stack.request("GET", USAGE, user=user), 200)
     zero = {"requests": 0, "inputTokens": 0, "outputTokens": 0}
+
+    def counted(total, source):  # the totals and, beside them, the same under the key's source
+        other = "user" if source == "system" else "system"
+        return dict(total, bySource={source: total, other: zero})
     assert usage == {"month": month, "providers": {
-        "openai": {"requests": 3, "inputTokens": 39, "outputTokens": 21},
-        "anthropic": {"requests": 1, "inputTokens": 13, "outputTokens": 7},
-        "gemini": {"requests": 1, "inputTokens": 13, "outputTokens": 7},
-        "perplexity": zero, "openrouter": zero}}, usage
+        "openai": counted({"requests": 3, "inputTokens": 39, "outputTokens": 21}, "system"),
+        "anthropic": counted({"requests": 1, "inputTokens": 13, "outputTokens": 7}, "user"),
+        "gemini": counted({"requests": 1, "inputTokens": 13, "outputTokens": 7}, "system"),
+        "perplexity": counted(zero, "user"), "openrouter": counted(zero, "user")}}, usage
     assert list(usage["providers"]) == ["openai", "anthropic", "gemini", "perplexity", "openrouter"]
-    assert expect(stack.request("GET", USAGE, user=other), 200)["providers"]["openai"] == zero
+    assert expect(stack.request("GET", USAGE, user=other), 200)["providers"]["openai"] == counted(zero, "user")
     flat = stack.redis_cli("HGETALL", "gofannon:usage:{%s}:%s" % (user, month))
     assert dict(zip(flat[0::2], flat[1::2]))["openai:inputTokens"] == "39", flat
     expect(stack.request("GET", USAGE), 401, "Not authenticated")

@@ -280,6 +280,7 @@ static void test_http_reason(void **state)
 		{ 413, "Content Too Large" },
 		{ 415, "Unsupported Media Type" },
 		{ 422, "Unprocessable Content" },
+		{ 429, "Too Many Requests" },
 		{ 500, "Internal Server Error" },
 		{ 502, "Bad Gateway" },
 		{ 503, "Service Unavailable" },

@@ -128,6 +128,14 @@ static void test_key_and_field_names(void **state)
 	assert_string_equal(keystore_counter_names[KEYSTORE_REQUESTS], "requests");
 	assert_string_equal(keystore_counter_names[KEYSTORE_INPUT_TOKENS], "inputTokens");
 	assert_string_equal(keystore_counter_names[KEYSTORE_OUTPUT_TOKENS], "outputTokens");
+	assert_int_equal(keystore_usage_source_field("openai", KEYSTORE_SOURCE_USER, KEYSTORE_REQUESTS, buf,
+						     sizeof(buf)),
+			 GK_OK);
+	assert_string_equal(buf, "openai:user:requests");
+	assert_int_equal(keystore_usage_source_field("openai", KEYSTORE_SOURCE_SYSTEM, KEYSTORE_OUTPUT_TOKENS,
+						     buf, sizeof(buf)),
+			 GK_OK);
+	assert_string_equal(buf, "openai:system:outputTokens");
 	keystore_release(&ks);
 }
 
@@ -144,6 +152,9 @@ static void test_names_that_do_not_fit(void **state)
 	assert_int_equal(keystore_user_key(&ks, "alice2", buf, sizeof(buf)), GK_ERR);
 	assert_int_equal(keystore_usage_key(&ks, "alice", "2026-11", buf, 10), GK_ERR);
 	assert_int_equal(keystore_usage_field("openai", KEYSTORE_REQUESTS, buf, 8), GK_ERR);
+	assert_int_equal(keystore_usage_source_field("openai", KEYSTORE_SOURCE_USER, KEYSTORE_REQUESTS, buf,
+						     sizeof("openai:user:requests") - 1),
+			 GK_ERR);
 	keystore_release(&ks);
 }
 
@@ -169,6 +180,11 @@ static void test_usage_counters_read(void **state)
 		PAIR("gemini:inputTokens", "9223372036854775807"),
 		PAIR("gemini:request", "4"),
 		PAIR("gemini:", "4"),
+		PAIR("openai:system:inputTokens", "20"),
+		PAIR("openai:user:inputTokens", "10"),
+		PAIR("openai:system:requests", "2"),
+		PAIR("openai:env:requests", "9"),
+		PAIR("anthropic:user:outputTokens", "7"),
 	};
 	redisReply *elements[ARRAY_SIZE(r)];
 	redisReply all, empty = array_of(NULL, 0);
@@ -190,6 +206,14 @@ static void test_usage_counters_read(void **state)
 	assert_int_equal(out[2].count[KEYSTORE_REQUESTS], 0);
 	assert_true(out[2].count[KEYSTORE_INPUT_TOKENS] == 9223372036854775807LL);
 	assert_int_equal(out[2].count[KEYSTORE_OUTPUT_TOKENS], 0);
+	/* the sources beside the totals; an unknown source is left */
+	assert_int_equal(out[0].by_source[KEYSTORE_SOURCE_SYSTEM][KEYSTORE_INPUT_TOKENS], 20);
+	assert_int_equal(out[0].by_source[KEYSTORE_SOURCE_USER][KEYSTORE_INPUT_TOKENS], 10);
+	assert_int_equal(out[0].by_source[KEYSTORE_SOURCE_SYSTEM][KEYSTORE_REQUESTS], 2);
+	assert_int_equal(out[0].by_source[KEYSTORE_SOURCE_USER][KEYSTORE_REQUESTS], 0);
+	assert_int_equal(out[1].by_source[KEYSTORE_SOURCE_USER][KEYSTORE_OUTPUT_TOKENS], 7);
+	assert_int_equal(out[1].by_source[KEYSTORE_SOURCE_SYSTEM][KEYSTORE_OUTPUT_TOKENS], 0);
+	assert_int_equal(out[2].by_source[KEYSTORE_SOURCE_SYSTEM][KEYSTORE_INPUT_TOKENS], 0);
 	/* a month with nothing counted: an empty hash reads as an empty array */
 	memset(out, 0xff, sizeof(out));
 	assert_int_equal(keystore_usage_read(&empty, &reg, out, &why), GK_OK);

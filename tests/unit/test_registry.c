@@ -276,7 +276,7 @@ static const struct error_case error_cases[] = {
 	{ ENTRY("\"id\":\"p\",\"name\":\"\",\"wireStyle\":\"openai\",\"baseUrl\":\"https://h\""),
 	  "provider 'p': 'name' is required" },
 	{ ENTRY("\"id\":\"p\",\"name\":1,\"wireStyle\":\"openai\",\"baseUrl\":\"https://h\""),
-	  "provider 'p': every field except 'models' must be a string" },
+	  "provider 'p': every field except 'models' and 'systemKeyMonthlyTokens' must be a string" },
 	/* other fields that must be strings */
 	{ WITH("\"description\":[]"), "provider 'p': every field except 'models'" },
 	{ WITH("\"envVar\":true"), "provider 'p': every field except 'models'" },
@@ -317,6 +317,16 @@ static const struct error_case error_cases[] = {
 	{ WITH("\"models\":{}"), "provider 'p': 'models' must be an array of strings" },
 	{ WITH("\"models\":[\"a\",1]"), "provider 'p': 'models' must be an array of strings" },
 	{ WITH("\"models\":[null]"), "provider 'p': 'models' must be an array of strings" },
+	/* systemKeyMonthlyTokens: a JSON whole number from 1 */
+	{ WITH("\"systemKeyMonthlyTokens\":0"),
+	  "provider 'p': 'systemKeyMonthlyTokens' must be a whole number from 1 to 1000000000000000" },
+	{ WITH("\"systemKeyMonthlyTokens\":-5"), "provider 'p': 'systemKeyMonthlyTokens'" },
+	{ WITH("\"systemKeyMonthlyTokens\":1.5"), "provider 'p': 'systemKeyMonthlyTokens'" },
+	{ WITH("\"systemKeyMonthlyTokens\":1e6"), "provider 'p': 'systemKeyMonthlyTokens'" },
+	{ WITH("\"systemKeyMonthlyTokens\":\"1000\""), "provider 'p': 'systemKeyMonthlyTokens'" },
+	{ WITH("\"systemKeyMonthlyTokens\":true"), "provider 'p': 'systemKeyMonthlyTokens'" },
+	{ WITH("\"systemKeyMonthlyTokens\":1000000000000001"), "provider 'p': 'systemKeyMonthlyTokens'" },
+	{ WITH("\"systemKeyMonthlyTokens\":99999999999999999999"), "provider 'p': 'systemKeyMonthlyTokens'" },
 	/* uniqueness */
 	{ "{\"providers\":[{\"id\":\"a\"," GOOD_REST "},{\"id\":\"a\"," GOOD_REST "}]}",
 	  "provider 'a' is listed twice" },
@@ -378,6 +388,58 @@ static void test_registry_accepts(void **state)
 			fail_msg("case %zu refused: %s (%s)", i, err, ok[i]);
 		registry_release(&reg);
 	}
+}
+
+static long long allowance_of(const char *json, char *err, size_t errlen, int *rc)
+{
+	struct registry reg;
+	long long n = -1;
+
+	*rc = registry_parse(&reg, json, strlen(json), err, errlen);
+	if (*rc == GK_OK) {
+		n = reg.providers[0].system_key_allowance;
+		registry_release(&reg);
+	}
+	return n;
+}
+
+/* systemKeyMonthlyTokens from the entry; <ID>_SYSTEM_KEY_MONTHLY_TOKENS,
+ * when set and not empty, wins (0 turns it off); a malformed variable is
+ * an error naming it. */
+static void test_registry_allowance(void **state)
+{
+	static const char *const bad[] = { "-1",   "1.5", "1e6",
+					   " 5",   "5 ",  "+5",
+					   "0x10", "abc", "1000000000000001" };
+	const char *with = ENTRY("\"id\":\"my-llm\",\"systemKeyMonthlyTokens\":100000," GOOD_REST);
+	const char *without = ENTRY("\"id\":\"my-llm\"," GOOD_REST);
+	char err[256] = "";
+	int rc;
+
+	(void)state;
+	unsetenv("MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS");
+	assert_true(allowance_of(with, err, sizeof(err), &rc) == 100000);
+	assert_true(allowance_of(without, err, sizeof(err), &rc) == 0);
+	assert_true(allowance_of(ENTRY("\"id\":\"p\",\"systemKeyMonthlyTokens\":null," GOOD_REST), err,
+				 sizeof(err), &rc) == 0);
+	assert_true(allowance_of(ENTRY("\"id\":\"p\",\"systemKeyMonthlyTokens\":1000000000000000," GOOD_REST),
+				 err, sizeof(err), &rc) == REGISTRY_ALLOWANCE_MAX);
+	assert_int_equal(setenv("MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS", "2500", 1), 0);
+	assert_true(allowance_of(with, err, sizeof(err), &rc) == 2500);
+	assert_true(allowance_of(without, err, sizeof(err), &rc) == 2500);
+	assert_int_equal(setenv("MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS", "0", 1), 0);
+	assert_true(allowance_of(with, err, sizeof(err), &rc) == 0);
+	assert_int_equal(setenv("MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS", "", 1), 0); /* empty: unset */
+	assert_true(allowance_of(with, err, sizeof(err), &rc) == 100000);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(setenv("MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS", bad[i], 1), 0);
+		allowance_of(with, err, sizeof(err), &rc);
+		if (rc != GK_ERR ||
+		    !strstr(err, "provider 'my-llm': MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS must be a "
+				 "whole number from 0 to 1000000000000000 (0: no allowance)"))
+			fail_msg("'%s': rc %d, error '%s'", bad[i], rc, err);
+	}
+	unsetenv("MY_LLM_SYSTEM_KEY_MONTHLY_TOKENS");
 }
 
 /* A replacement file: read errors and parse errors name the file. */
@@ -472,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_registry_provider_count),
 		cmocka_unit_test(test_registry_errors),
 		cmocka_unit_test(test_registry_accepts),
+		cmocka_unit_test(test_registry_allowance),
 		cmocka_unit_test(test_registry_load_file),
 		cmocka_unit_test(test_registry_file_too_large),
 		cmocka_unit_test(test_registry_depth),

@@ -54,7 +54,11 @@ static void test_json_of_the_counters(void **state)
 {
 	struct provider providers[] = { { .id = "openai" }, { .id = "anthropic" }, { .id = "gemini" } };
 	struct registry reg = { providers, ARRAY_SIZE(providers) };
-	struct keystore_usage counts[3] = { { { 3, 30, 12 } }, { { 0, 0, 0 } }, { { 1, 5, 9000000000LL } } };
+	struct keystore_usage counts[3] = {
+		{ { 3, 30, 12 }, { { 1, 10, 2 }, { 2, 20, 10 } } },
+		{ { 0, 0, 0 }, { { 0, 0, 0 }, { 0, 0, 0 } } },
+		{ { 1, 5, 9000000000LL }, { { 0, 0, 0 }, { 1, 5, 9000000000LL } } },
+	};
 	struct arena arena;
 	struct jsonw w;
 	const char *text;
@@ -66,11 +70,18 @@ static void test_json_of_the_counters(void **state)
 	usage_month_json(&w, "2026-11", &reg, counts);
 	text = jsonw_finish(&w, &len);
 	assert_non_null(text);
-	assert_string_equal(text,
-			    "{\"month\":\"2026-11\",\"providers\":{"
-			    "\"openai\":{\"requests\":3,\"inputTokens\":30,\"outputTokens\":12},"
-			    "\"anthropic\":{\"requests\":0,\"inputTokens\":0,\"outputTokens\":0},"
-			    "\"gemini\":{\"requests\":1,\"inputTokens\":5,\"outputTokens\":9000000000}}}");
+	assert_string_equal(
+		text,
+		"{\"month\":\"2026-11\",\"providers\":{"
+		"\"openai\":{\"requests\":3,\"inputTokens\":30,\"outputTokens\":12,\"bySource\":{"
+		"\"user\":{\"requests\":1,\"inputTokens\":10,\"outputTokens\":2},"
+		"\"system\":{\"requests\":2,\"inputTokens\":20,\"outputTokens\":10}}},"
+		"\"anthropic\":{\"requests\":0,\"inputTokens\":0,\"outputTokens\":0,\"bySource\":{"
+		"\"user\":{\"requests\":0,\"inputTokens\":0,\"outputTokens\":0},"
+		"\"system\":{\"requests\":0,\"inputTokens\":0,\"outputTokens\":0}}},"
+		"\"gemini\":{\"requests\":1,\"inputTokens\":5,\"outputTokens\":9000000000,\"bySource\":{"
+		"\"user\":{\"requests\":0,\"inputTokens\":0,\"outputTokens\":0},"
+		"\"system\":{\"requests\":1,\"inputTokens\":5,\"outputTokens\":9000000000}}}}}");
 	assert_int_equal(len, strlen(text));
 	arena_release(&arena);
 }
