@@ -22,13 +22,14 @@ static const handler_fn handlers[ROUTE_COUNT] = {
 	[ROUTE_PROVIDERS] = api_keys_providers,
 	[ROUTE_LLM_CHAT] = api_llm_chat,
 	[ROUTE_USAGE] = api_keys_usage,
+	[ROUTE_API_KEY_ACTIVITY] = api_activity_list,
 };
 /* clang-format on */
 
 void api_handle(struct app *app, struct http_request *req, struct http_response *resp,
 		struct route_result *route)
 {
-	struct exchange ex = { app, req, resp, route, NULL };
+	struct exchange ex = { app, req, resp, route, NULL, NULL };
 
 	/* The one place every reply, errors included, gets its CORS headers;
 	 * a streamed reply copies them from resp (api_llm.c's stream_begin). */

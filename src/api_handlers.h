@@ -16,6 +16,9 @@ int api_keys_effective(struct exchange *ex);
 int api_keys_providers(struct exchange *ex);
 int api_keys_usage(struct exchange *ex);
 
+/* api_activity.c: what happened to the caller's keys. */
+int api_activity_list(struct exchange *ex);
+
 /* api_llm.c: calls to the providers with the effective key. */
 int api_llm_chat(struct exchange *ex);
 int api_llm_verify(struct exchange *ex);

@@ -5,11 +5,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "allowance.h"
 #include "api_handlers.h"
 #include "apikey.h"
 #include "body.h"
 #include "clock.h"
+#include "keylife.h"
 #include "log.h"
 #include "mask.h"
 #include "seal.h"
@@ -89,10 +91,23 @@ int api_keys_get(struct exchange *ex)
 	return reply_key_masks(ex);
 }
 
-static int store_key(struct exchange *ex, const struct provider *p, const char *key, size_t len)
+/* The activity entry and log line of a change the user made to p's key. */
+static void record_change(struct exchange *ex, const struct provider *p, const char *action)
+{
+	struct keystore_event ev = { NULL,   action, p->id,
+				     "user", "user", activity_client(ex->req->remote_addr),
+				     NULL,   NULL };
+
+	activity_record(&ex->app->store, ex->user, &ev);
+}
+
+/* Stores key for p, expiring at expires_at ("" for never). replacing says
+ * whether the read before found one stored (the entry says replaced). */
+static int store_key(struct exchange *ex, const struct provider *p, const char *key, size_t len,
+		     const char *expires_at, int replacing)
 {
 	char *sealed = arena_alloc(ex->req->arena, SEALED_MAX);
-	char updated_at[32];
+	char updated_at[CLOCK_ISO_LEN + 1];
 	int rc;
 
 	if (!sealed)
@@ -100,14 +115,15 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 	if (seal_value(&ex->app->keyring, ex->user, p->id, key, len, sealed, SEALED_MAX) != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to seal the key");
 	clock_format_iso(clock_now(), updated_at);
-	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at);
+	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at,
+			  *expires_at ? expires_at : NULL);
 	if (rc == GK_UNAVAILABLE)
 		return exchange_store_unavailable(ex);
 	if (rc == GK_UNCERTAIN)
 		return write_unconfirmed(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to store the key");
-	log_event(LOG_INFO, "key_stored", "provider=%s", p->id);
+	record_change(ex, p, replacing ? "replaced" : "added");
 	return GK_OK;
 }
 
@@ -130,8 +146,10 @@ int api_keys_put(struct exchange *ex)
 {
 	struct json_object *root;
 	const char *provider_id, *value, *key, *why;
+	char expires_at[CLOCK_ISO_LEN + 1], detail[96];
 	size_t value_len, key_len;
 	const struct provider *p;
+	struct stored_key *stored;
 	int rc = GK_ERR;
 
 	if (exchange_read_json(ex, 0, &root) != GK_OK)
@@ -149,7 +167,17 @@ int api_keys_put(struct exchange *ex)
 		http_fail(ex->resp, 422, why);
 		goto out;
 	}
-	if (store_key(ex, p, key, key_len) != GK_OK)
+	if (keylife_parse_expiry(root, clock_now(), expires_at, detail, sizeof(detail)) != GK_OK) {
+		http_fail(ex->resp, 422, detail);
+		goto out;
+	}
+	/* Whether a key is there to replace (and an expired one goes first,
+	 * so its entry comes before this one's). */
+	stored = exchange_fetch_keys(ex);
+	if (!stored)
+		goto out;
+	if (store_key(ex, p, key, key_len, expires_at,
+		      stored[p - ex->app->registry.providers].sealed != NULL) != GK_OK)
 		goto out;
 	rc = reply_key_masks(ex);
 out:
@@ -160,9 +188,14 @@ out:
 int api_keys_delete(struct exchange *ex)
 {
 	const struct provider *p = exchange_path_provider(ex);
+	struct stored_key *stored;
 	int rc;
 
 	if (!p || exchange_require_user_keys(ex, p) != GK_OK)
+		return GK_ERR;
+	/* Whether there is a key to remove: the trail records only a change. */
+	stored = exchange_fetch_keys(ex);
+	if (!stored)
 		return GK_ERR;
 	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
 	if (rc == GK_UNAVAILABLE)
@@ -171,7 +204,8 @@ int api_keys_delete(struct exchange *ex)
 		return write_unconfirmed(ex);
 	if (rc != GK_OK)
 		return http_fail(ex->resp, 500, "Unable to delete the key");
-	log_event(LOG_INFO, "key_deleted", "provider=%s", p->id);
+	if (stored[p - ex->app->registry.providers].sealed)
+		record_change(ex, p, "removed");
 	return reply_key_masks(ex);
 }
 
@@ -203,6 +237,29 @@ int api_keys_effective(struct exchange *ex)
 	return exchange_reply(ex, &w);
 }
 
+/* A stored key's expiry, last use and rejection, and whether one expired
+ * (deleted on a read since, keylife.h) and nothing replaced it. */
+static void write_key_life(struct jsonw *w, const struct stored_key *sk)
+{
+	time_t now = clock_now();
+	int expired = !sk->sealed && sk->expired_at;
+
+	jsonw_key(w, "expiresAt");
+	jsonw_string(w, sk->sealed ? sk->expires_at : NULL);
+	jsonw_key(w, "expiresSoon");
+	jsonw_bool(w, sk->sealed && keylife_expires_soon(sk->expires_at, now));
+	jsonw_key(w, "expired");
+	jsonw_bool(w, expired);
+	jsonw_key(w, "expiredAt");
+	jsonw_string(w, expired ? sk->expired_at : NULL);
+	jsonw_key(w, "lastUsedAt");
+	jsonw_string(w, sk->sealed ? sk->last_used_at : NULL);
+	jsonw_key(w, "rejected");
+	jsonw_bool(w, sk->sealed && sk->rejected_at);
+	jsonw_key(w, "rejectedAt");
+	jsonw_string(w, sk->sealed ? sk->rejected_at : NULL);
+}
+
 /* The userKey member of a provider's status; eff was resolved from sk, so
  * the stored key is opened once per provider. */
 static void write_user_key_status(struct jsonw *w, const struct provider *p, const struct stored_key *sk,
@@ -221,6 +278,7 @@ static void write_user_key_status(struct jsonw *w, const struct provider *p, con
 	jsonw_string(w, effective_key_mask(eff, mask));
 	jsonw_key(w, "updatedAt");
 	jsonw_string(w, sk->updated_at);
+	write_key_life(w, sk);
 	if (eff->error) {
 		jsonw_key(w, "error");
 		jsonw_string(w, eff->error);

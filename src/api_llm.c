@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "allowance.h"
 #include "api_handlers.h"
 #include "apikey.h"
@@ -12,6 +13,7 @@
 #include "chat.h"
 #include "clock.h"
 #include "event_stream.h"
+#include "keylife.h"
 #include "llm.h"
 #include "llm_limit.h"
 #include "log.h"
@@ -62,6 +64,34 @@ static int llm_fail(struct exchange *ex, const struct provider *p, enum key_sour
 				  "Invalid API key for %s. Please check your %s API key.", p->id,
 				  source == SOURCE_USER ? "user-specific" : "system-wide");
 	return http_fail(ex->resp, llm_http_status(o), o->detail);
+}
+
+/* What a call that reached the provider leaves behind about the key it
+ * carried: the user's key was used (keylife_used, at most once a minute)
+ * and, when refused, is flagged until replaced; any refusal is in the
+ * user's activity, with whose key it was. */
+static void note_key_use(struct exchange *ex, const struct provider *p, enum key_source source,
+			 const struct llm_outcome *o)
+{
+	const char *client = activity_client(ex->req->remote_addr);
+	char status[24];
+	struct keystore_event ev = { NULL, "rejected", p->id, "system", "user", client, NULL, status };
+
+	if (o->http_status == 0)
+		return;
+	if (source == SOURCE_USER) {
+		/* the user's key came from exchange_resolve's read */
+		const struct stored_key *sk = &ex->stored[p - ex->app->registry.providers];
+
+		keylife_used(&ex->app->store, ex->user, p, sk);
+		if (o->result == LLM_REJECTED)
+			keylife_rejected(&ex->app->store, ex->user, p, sk, o->http_status, client);
+		return;
+	}
+	if (o->result != LLM_REJECTED)
+		return;
+	snprintf(status, sizeof(status), "%ld", o->http_status);
+	activity_record(&ex->app->store, ex->user, &ev);
 }
 
 /* Once the provider accepted the request it is billed: count it, under
@@ -123,6 +153,7 @@ static int chat_whole(struct exchange *ex, const struct provider *p, const struc
 
 	llm_chat(&target, wire, ex->req->arena, &sink, &reply, &o);
 	log_llm_call("chat", p, key_source_name(eff->source), &o);
+	note_key_use(ex, p, eff->source, &o);
 	count_usage(ex, p, eff, &o);
 	if (o.result != LLM_OK)
 		return llm_fail(ex, p, eff->source, &o);
@@ -203,6 +234,7 @@ static int chat_streamed(struct exchange *ex, const struct provider *p, const st
 	exchange_writer(ex, &cs.w);
 	llm_chat_stream(&target, wire, ex->req->arena, &sink, &o);
 	log_llm_call("chat_stream", p, key_source_name(eff->source), &o);
+	note_key_use(ex, p, eff->source, &o);
 	count_usage(ex, p, eff, &o);
 	if (!o.stream_started) {
 		/* Nothing sent yet: a failure is an ordinary JSON error. */
@@ -361,6 +393,20 @@ static int reply_verify(struct exchange *ex, const struct provider *p, const cha
 	return exchange_reply(ex, &w);
 }
 
+/* The activity entry of a verify: whose key (a candidate from the body is
+ * the user's) and what the provider said. */
+static void record_verify(struct exchange *ex, const struct provider *p, const char *source,
+			  const struct llm_outcome *o)
+{
+	struct keystore_event ev = { NULL,   "verified",
+				     p->id,  activity_source(source),
+				     "user", activity_client(ex->req->remote_addr),
+				     NULL,   NULL };
+
+	ev.result = o->result == LLM_OK ? "valid" : o->result == LLM_REJECTED ? "invalid" : "error";
+	activity_record(&ex->app->store, ex->user, &ev);
+}
+
 /* The key to verify into eff and its source: the body's candidate, else
  * the effective key. GK_ERR with the reply set when there is none. */
 static int verify_key(struct exchange *ex, const struct provider *p, const char *candidate, size_t len,
@@ -408,6 +454,9 @@ int api_llm_verify(struct exchange *ex)
 	target = (struct llm_target){ p, &eff.key, ex->app->config->llm_timeout_s, &ex->app->llm };
 	llm_verify(&target, ex->req->arena, &o);
 	log_llm_call("verify", p, source, &o);
+	record_verify(ex, p, source, &o);
+	if (!key) /* the stored or system key, not a candidate from the body */
+		note_key_use(ex, p, eff.source, &o);
 	rc = reply_verify(ex, p, source, &o);
 out:
 	llm_limit_release(&ex->app->store, &lease);

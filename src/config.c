@@ -31,6 +31,20 @@ static int env_number(const char *name, long def, long min, long max, long *out,
 	return GK_OK;
 }
 
+/* "on" or "off", def when unset. */
+static int env_switch(const char *name, int def, int *out, char *err, size_t errlen)
+{
+	const char *value = env_or(name, NULL);
+
+	*out = def;
+	if (!value)
+		return GK_OK;
+	if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+		return set_error(err, errlen, "%s must be on or off", name);
+	*out = strcmp(value, "on") == 0;
+	return GK_OK;
+}
+
 /* The token settings come as a set: a partial set is a mistake that would
  * otherwise switch token verification off without a word. */
 static int load_jwt(struct config *cfg, char *err, size_t errlen)
@@ -122,6 +136,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (env_number("GOFANNON_LLM_WORKERS_MAX", 64, 0, 4096, &n, err, errlen) != GK_OK)
 		return GK_ERR;
 	cfg->llm_workers_max = (int)n;
+
+	if (env_switch("GOFANNON_KEY_CACHE", 1, &cfg->key_cache, err, errlen) != GK_OK)
+		return GK_ERR;
 
 	cfg->log_level = LOG_INFO;
 	level = env_or("GOFANNON_LOG_LEVEL", NULL);

@@ -32,6 +32,7 @@ struct config {
 	int fcgi_timeout_s;	  /* GOFANNON_FCGI_TIMEOUT, default 30 */
 	int llm_per_user;	  /* GOFANNON_LLM_PER_USER, default 4, 0: no limit */
 	int llm_workers_max;	  /* GOFANNON_LLM_WORKERS_MAX, default 64, 0: none */
+	int key_cache;		  /* GOFANNON_KEY_CACHE, on (1, default) or off (0) */
 	enum log_level log_level; /* GOFANNON_LOG_LEVEL, default info */
 	/* Bearer ID tokens: all three of issuer, audience and keys file, or none
 	 * (then tokens are ignored). */

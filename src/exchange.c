@@ -5,10 +5,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "body.h"
 #include "cors.h"
 #include "identity.h"
 #include "jwt.h"
+#include "keylife.h"
 #include "log.h"
 #include "status.h"
 
@@ -189,7 +191,8 @@ struct stored_key *exchange_fetch_keys(struct exchange *ex)
 		http_fail(ex->resp, 500, "Out of memory");
 		return NULL;
 	}
-	rc = keystore_fetch(&app->store, ex->req->arena, ex->user, &app->registry, stored);
+	rc = keylife_fetch(&app->store, ex->req->arena, ex->user, &app->registry,
+			   activity_client(ex->req->remote_addr), stored);
 	if (rc != GK_OK) {
 		if (rc == GK_UNAVAILABLE)
 			exchange_store_unavailable(ex);
@@ -197,6 +200,7 @@ struct stored_key *exchange_fetch_keys(struct exchange *ex)
 			http_fail(ex->resp, 500, "Unable to read the key store");
 		return NULL;
 	}
+	ex->stored = stored;
 	return stored;
 }
 

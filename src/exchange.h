@@ -25,7 +25,8 @@ struct exchange {
 	struct http_request *req;
 	struct http_response *resp;
 	const struct route_result *route;
-	const char *user; /* set by exchange_check_caller for routes that need it */
+	const char *user;	   /* set by exchange_check_caller for routes that need it */
+	struct stored_key *stored; /* the user's keys once exchange_fetch_keys read them */
 };
 
 /* Identity and Origin: GK_OK, or GK_ERR with the 401, 400 or 403 set. */
@@ -54,7 +55,8 @@ const struct provider *exchange_path_provider(struct exchange *ex);
 int exchange_require_user_keys(struct exchange *ex, const struct provider *p);
 
 /* The user's stored keys, one per registry provider in registry order, or
- * NULL with the 503 or 500 set. */
+ * NULL with the 503 or 500 set. Keys that have expired are deleted by this
+ * read and come back as none stored (keylife.h). Kept in ex->stored. */
 struct stored_key *exchange_fetch_keys(struct exchange *ex);
 /* Reads the user's keys and resolves p's effective key into *eff (wipe it
  * with effective_key_wipe); GK_ERR with the 503 or 500 set. */

@@ -36,13 +36,30 @@ const char *fcgi_params_name(int slot, const char *user_param)
 	return user_param;
 }
 
+/* One pass over envp, counting each slot's entries (what
+ * fcgi_params_count() gives for each name, without a scan per name: this
+ * runs on every request). */
 int fcgi_params_repeated(char *const *envp, const char *user_param)
 {
+	size_t lens[FCGI_PARAMS_SLOTS], count[FCGI_PARAMS_SLOTS] = { 0 };
+
+	if (!envp)
+		return -1;
+	for (int i = 0; i < FCGI_PARAMS_SLOTS; i++)
+		lens[i] = strlen(fcgi_params_name(i, user_param));
+	for (char *const *p = envp; *p; p++) {
+		const char *eq = strchr(*p, '=');
+		size_t len = eq ? (size_t)(eq - *p) : 0;
+
+		for (int i = 0; eq && i < FCGI_PARAMS_SLOTS; i++)
+			if (lens[i] == len && memcmp(*p, fcgi_params_name(i, user_param), len) == 0)
+				count[i]++;
+	}
 	/* The identity first: it is the one that lets a client be someone else. */
-	if (fcgi_params_count(envp, user_param) > 1)
+	if (count[FCGI_PARAMS_DECISIVE] > 1)
 		return FCGI_PARAMS_DECISIVE;
 	for (int i = 0; i < FCGI_PARAMS_DECISIVE; i++)
-		if (fcgi_params_count(envp, fcgi_params_decisive[i]) > 1)
+		if (count[i] > 1)
 			return i;
 	return -1;
 }

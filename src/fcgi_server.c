@@ -172,6 +172,16 @@ static const char *request_path(FCGX_Request *rq, struct arena *arena)
 	return arena_strndup(arena, uri, strcspn(uri, "?"));
 }
 
+/* The query of the request URI nginx received (the parameters a GET
+ * takes), or NULL when it has none. */
+static const char *request_query(FCGX_Request *rq)
+{
+	const char *uri = FCGX_GetParam("REQUEST_URI", rq->envp);
+	const char *q = uri ? strchr(uri, '?') : NULL;
+
+	return q ? q + 1 : NULL;
+}
+
 static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena, struct http_request *req)
 {
 	const char *scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
@@ -187,6 +197,8 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", rq->envp);
 	req->content_length = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
 	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", rq->envp);
+	req->remote_addr = FCGX_GetParam("REMOTE_ADDR", rq->envp);
+	req->query = request_query(rq);
 	req->read_body = read_body;
 	req->read_ctx = rq;
 	req->stream.write = stream_write;
@@ -197,37 +209,65 @@ static void build_request(struct app *app, FCGX_Request *rq, struct arena *arena
 		req->method = "";
 }
 
+/* Appends the len bytes of s at *at. */
+static void head_put(char **at, const char *s, size_t len)
+{
+	memcpy(*at, s, len);
+	*at += len;
+}
+
+#define HEAD_PUT_LITERAL(at, s) head_put(at, s, sizeof(s) - 1)
+
+/* Appends n in decimal at *at. */
+static void head_put_number(char **at, size_t n)
+{
+	char digits[24];
+	size_t i = sizeof(digits);
+
+	do
+		digits[--i] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	head_put(at, digits + i, sizeof(digits) - i);
+}
+
 /* The reply's header block, "Status: ..." to the blank line, in the arena;
- * NULL when the arena is full. libfcgi's own printf knows few conversions,
- * so the block is formatted here. */
+ * NULL when the arena is full. Put together with memcpy, not printf: it is
+ * on every request (libfcgi's own printf knows few conversions anyway). */
 static char *response_head(const struct http_response *resp, size_t body_len, struct arena *arena,
 			   size_t *head_len)
 {
-	size_t need = 160;
+	const char *reason = http_reason(resp->status);
+	/* the fixed lines, two numbers of at most 20 digits, the reason */
+	size_t need = 200 + strlen(reason);
 	char *head, *at;
-	int n;
 
 	for (size_t i = 0; i < resp->header_count; i++)
 		need += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 4;
 	head = arena_alloc(arena, need);
 	if (!head)
 		return NULL;
+	at = head;
+	HEAD_PUT_LITERAL(&at, "Status: ");
+	head_put_number(&at, resp->status > 0 ? (size_t)resp->status : 0);
+	HEAD_PUT_LITERAL(&at, " ");
+	head_put(&at, reason, strlen(reason));
+	HEAD_PUT_LITERAL(&at, "\r\n");
 	/* A 204 (a CORS preflight) has no body, so neither its type nor length. */
-	n = snprintf(head, need,
-		     "Status: %d %s\r\n"
-		     "%s"
-		     "Cache-Control: no-store\r\n"
-		     "X-Content-Type-Options: nosniff\r\n",
-		     resp->status, http_reason(resp->status),
-		     resp->status == 204 ? "" : "Content-Type: application/json\r\n");
-	at = head + n;
-	for (size_t i = 0; i < resp->header_count; i++)
-		at += snprintf(at, need - (size_t)(at - head), "%s: %s\r\n", resp->headers[i].name,
-			       resp->headers[i].value);
-	if (resp->status == 204)
-		at += snprintf(at, need - (size_t)(at - head), "\r\n");
-	else
-		at += snprintf(at, need - (size_t)(at - head), "Content-Length: %zu\r\n\r\n", body_len);
+	if (resp->status != 204)
+		HEAD_PUT_LITERAL(&at, "Content-Type: application/json\r\n");
+	HEAD_PUT_LITERAL(&at, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+	for (size_t i = 0; i < resp->header_count; i++) {
+		head_put(&at, resp->headers[i].name, strlen(resp->headers[i].name));
+		HEAD_PUT_LITERAL(&at, ": ");
+		head_put(&at, resp->headers[i].value, strlen(resp->headers[i].value));
+		HEAD_PUT_LITERAL(&at, "\r\n");
+	}
+	if (resp->status != 204) {
+		HEAD_PUT_LITERAL(&at, "Content-Length: ");
+		head_put_number(&at, body_len);
+		HEAD_PUT_LITERAL(&at, "\r\n");
+	}
+	HEAD_PUT_LITERAL(&at, "\r\n");
 	*head_len = (size_t)(at - head);
 	return head;
 }
@@ -482,12 +522,15 @@ static void llm_children_reap(int block)
 static int is_llm_call(FCGX_Request *rq)
 {
 	const char *method = FCGX_GetParam("REQUEST_METHOD", rq->envp);
-	const char *path = FCGX_GetParam("DOCUMENT_URI", rq->envp);
+	const char *path;
 	struct route_result route;
 	char buf[1024];
 
-	if (!method)
+	/* Both are POST routes: any other method is not one, and the key
+	 * endpoints' GETs are spared a second routing. */
+	if (!method || strcmp(method, "POST") != 0)
 		return 0;
+	path = FCGX_GetParam("DOCUMENT_URI", rq->envp);
 	if (!path || !*path) {
 		const char *uri = FCGX_GetParam("REQUEST_URI", rq->envp);
 		size_t len = uri ? strcspn(uri, "?") : 0;
@@ -539,13 +582,14 @@ static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker)
  * the worker is to serve it itself. */
 static int llm_hand_off(struct server *srv, FCGX_Request *rq)
 {
-	pid_t worker = getpid(), pid;
+	pid_t worker, pid;
 
 	if (llm_children_max == 0 || !is_llm_call(rq))
 		return 0;
 	llm_children_reap(0);
 	if (llm_children >= llm_children_max)
 		return 0;
+	worker = getpid(); /* a system call: only for the requests that fork */
 	pid = fork();
 	if (pid < 0) {
 		log_event(LOG_WARN, "llm_fork_failed", "error=\"%s\"", strerror(errno));

@@ -44,6 +44,8 @@ struct http_request {
 	const char *content_type;   /* CONTENT_TYPE */
 	const char *content_length; /* CONTENT_LENGTH, raw */
 	const char *authorization;  /* HTTP_AUTHORIZATION, NULL if absent */
+	const char *remote_addr;    /* REMOTE_ADDR, the client as nginx saw it; NULL if absent */
+	const char *query;	    /* REQUEST_URI after its '?', NULL if none */
 	http_body_reader read_body;
 	void *read_ctx;
 	struct http_stream stream;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "num.h"
 #include "sentinel.h"
+#include "keystore_cache.h"
 #include "keystore_internal.h"
 #include "status.h"
 
@@ -21,7 +22,6 @@
 #define USERS_INFIX ":users:{"
 #define APIKEYS_SUFFIX "}:apiKeys"
 #define APIKEYS_SUFFIX_AFTER_TAG ":apiKeys"
-#define UPDATED_SUFFIX ":updatedAt"
 /* Sentinel mode: the wait after a failed attempt to find the master. The
  * cap bounds what a failover adds to the outage once it is over. */
 #define BACKOFF_MIN_MS 50
@@ -40,11 +40,14 @@ void keystore_drop(struct keystore *ks)
 	if (ks->ctx)
 		redisFree(ks->ctx);
 	ks->ctx = NULL;
+	keystore_cache_detach(ks);
 }
 
 void keystore_release(struct keystore *ks)
 {
 	keystore_drop(ks);
+	keystore_cache_free(ks->cache);
+	ks->cache = NULL;
 }
 
 static void report_down(struct keystore *ks, const char *what, const char *why)
@@ -232,7 +235,7 @@ int keystore_connect(struct keystore *ks)
 	struct redis_address master;
 
 	if (!ks->target.master_name[0])
-		return open_connection(ks, NULL);
+		return open_connection(ks, NULL) == GK_OK ? keystore_cache_attach(ks) : GK_UNAVAILABLE;
 	if (find_master(ks, &master) != GK_OK)
 		return GK_UNAVAILABLE;
 	if (open_connection(ks, &master) != GK_OK) {
@@ -240,7 +243,7 @@ int keystore_connect(struct keystore *ks)
 		return GK_UNAVAILABLE;
 	}
 	master_found(ks, &master);
-	return GK_OK;
+	return keystore_cache_attach(ks);
 }
 
 const char *keystore_master(const struct keystore *ks, char *buf, size_t len)
@@ -294,16 +297,11 @@ int keystore_user_key(const struct keystore *ks, const char *user, char *out, si
 	return keystore_user_name(ks, user, APIKEYS_SUFFIX_AFTER_TAG, out, len);
 }
 
-static int updated_field(const char *field, char *out, size_t len)
+/* A field that is not a key's value: its time or another mark. Key
+ * fields are letters, digits and '_' (registry.h), marks "<F>:<what>". */
+static int is_mark_field(const char *field)
 {
-	return keystore_fits(snprintf(out, len, "%s" UPDATED_SUFFIX, field), len);
-}
-
-static int is_updated_field(const char *field)
-{
-	size_t len = strlen(field), slen = sizeof(UPDATED_SUFFIX) - 1;
-
-	return len > slen && strcmp(field + len - slen, UPDATED_SUFFIX) == 0;
+	return strchr(field, ':') != NULL;
 }
 
 int keystore_ping(struct keystore *ks)
@@ -364,10 +362,29 @@ int keystore_unexpected_reply(struct keystore *ks, const char *command, const re
 	return GK_UNAVAILABLE;
 }
 
+/* The fields of one provider's key that keystore_fetch reads, in the
+ * order of struct stored_key: the value, then its marks. */
+static const char *const key_suffixes[] = {
+	"", KEYSTORE_UPDATED, KEYSTORE_EXPIRES, KEYSTORE_LAST_USED, KEYSTORE_REJECTED, KEYSTORE_EXPIRED
+};
+#define KEY_SUFFIXES (sizeof(key_suffixes) / sizeof(key_suffixes[0]))
+
+/* Copies the reply elements of one provider into sk. */
+static int copy_stored_key(struct arena *arena, redisReply **e, struct stored_key *sk)
+{
+	const char **marks[KEY_SUFFIXES - 1] = { &sk->updated_at, &sk->expires_at, &sk->last_used_at,
+						 &sk->rejected_at, &sk->expired_at };
+	int rc = keystore_copy_string(arena, e[0], &sk->sealed, &sk->sealed_len);
+
+	for (size_t j = 1; j < KEY_SUFFIXES && rc == GK_OK; j++)
+		rc = keystore_copy_string(arena, e[j], marks[j - 1], NULL);
+	return rc;
+}
+
 int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, const struct registry *reg,
 		   struct stored_key *out)
 {
-	const char **argv = arena_alloc(arena, (2 + 2 * reg->count) * sizeof(*argv));
+	const char **argv = arena_alloc(arena, (2 + KEY_SUFFIXES * reg->count) * sizeof(*argv));
 	size_t *index = arena_alloc(arena, reg->count * sizeof(*index));
 	char key[KEY_NAME_MAX];
 	redisReply *reply;
@@ -385,28 +402,27 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 
 		if (!field)
 			continue;
-		argv[argc++] = field;
-		argv[argc++] = arena_printf(arena, "%s" UPDATED_SUFFIX, field);
-		if (!argv[argc - 1])
-			return GK_NOMEM;
+		for (size_t j = 0; j < KEY_SUFFIXES; j++) {
+			argv[argc++] = j == 0 ? field : arena_printf(arena, "%s%s", field, key_suffixes[j]);
+			if (!argv[argc - 1])
+				return GK_NOMEM;
+		}
 		index[n++] = i;
 	}
 	if (n == 0)
 		return GK_OK;
-	reply = keystore_command(ks, argc, argv, NULL);
+	/* One HMGET for every provider's key and marks: a request reads
+	 * Redis once, and the marks (expiry, last used) come with it; the
+	 * per-worker cache may answer it (keystore_cache.h). */
+	reply = keystore_cached_read(ks, key, argc, argv);
 	if (!reply)
 		return GK_UNAVAILABLE;
-	if (keystore_check_hmget(reply, 2 * n, &why) != GK_OK) {
+	if (keystore_check_hmget(reply, KEY_SUFFIXES * n, &why) != GK_OK) {
 		rc = keystore_unexpected_reply(ks, "HMGET", reply, why);
 		goto out;
 	}
-	for (size_t k = 0; k < n && rc == GK_OK; k++) {
-		struct stored_key *sk = &out[index[k]];
-
-		rc = keystore_copy_string(arena, reply->element[2 * k], &sk->sealed, &sk->sealed_len);
-		if (rc == GK_OK)
-			rc = keystore_copy_string(arena, reply->element[2 * k + 1], &sk->updated_at, NULL);
-	}
+	for (size_t k = 0; k < n && rc == GK_OK; k++)
+		rc = copy_stored_key(arena, &reply->element[KEY_SUFFIXES * k], &out[index[k]]);
 out:
 	freeReplyObject(reply);
 	if (rc != GK_OK)
@@ -414,33 +430,51 @@ out:
 	return rc;
 }
 
-int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
-		 const char *updated_at)
+int keystore_mark_field(const char *field, const char *suffix, char *out, size_t len)
 {
-	char key[KEY_NAME_MAX], updated[KEYSTORE_FIELD_MAX];
-	const char *argv[6] = { "HSET", key, field, sealed, updated, updated_at };
-	redisReply *reply;
+	return keystore_fits(snprintf(out, len, "%s%s", field, suffix), len);
+}
 
-	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
-	    updated_field(field, updated, sizeof(updated)) != GK_OK)
+int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
+		 const char *updated_at, const char *expires_at)
+{
+	char key[KEY_NAME_MAX], mark[KEY_SUFFIXES][KEYSTORE_FIELD_MAX];
+	const char *hset[8] = { "HSET", key, field, sealed, mark[1], updated_at, mark[2], expires_at };
+	const char *hdel[6] = { "HDEL", key, mark[3], mark[4], mark[5], mark[2] };
+	const char *const *cmds[2] = { hset, hdel };
+	/* With an expiry HSET sets it; without, HDEL removes the old one. */
+	int argc[2] = { expires_at ? 8 : 6, expires_at ? 5 : 6 };
+	redisReply *exec;
+	int rc;
+
+	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
-	reply = keystore_command(ks, 6, argv, NULL);
-	if (!reply)
-		return GK_UNAVAILABLE;
-	freeReplyObject(reply);
+	for (size_t j = 1; j < KEY_SUFFIXES; j++)
+		if (keystore_mark_field(field, key_suffixes[j], mark[j], sizeof(mark[j])) != GK_OK)
+			return GK_NOMEM;
+	keystore_cache_written(ks, key);
+	rc = keystore_transaction(ks, 0, 2, argc, cmds, &exec);
+	if (rc != GK_OK)
+		return rc;
+	freeReplyObject(exec);
 	return keystore_wait_replicas(ks);
 }
 
 int keystore_delete(struct keystore *ks, const char *user, const char *field)
 {
-	char key[KEY_NAME_MAX], updated[KEYSTORE_FIELD_MAX];
-	const char *argv[4] = { "HDEL", key, field, updated };
+	char key[KEY_NAME_MAX], mark[KEY_SUFFIXES][KEYSTORE_FIELD_MAX];
+	const char *argv[2 + KEY_SUFFIXES] = { "HDEL", key };
 	redisReply *reply;
 
-	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
-	    updated_field(field, updated, sizeof(updated)) != GK_OK)
+	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
-	reply = keystore_command(ks, 4, argv, NULL);
+	for (size_t j = 0; j < KEY_SUFFIXES; j++) {
+		if (keystore_mark_field(field, key_suffixes[j], mark[j], sizeof(mark[j])) != GK_OK)
+			return GK_NOMEM;
+		argv[2 + j] = mark[j];
+	}
+	keystore_cache_written(ks, key);
+	reply = keystore_command(ks, 2 + KEY_SUFFIXES, argv, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	freeReplyObject(reply);
@@ -585,8 +619,8 @@ static size_t collect_rewrites(const redisReply *all, struct arena *arena, keyst
 		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
 			continue;
 		field = arena_strndup(arena, f->str, f->len);
-		/* a key's time stays: rewriting it is not the user changing it */
-		if (!field || is_updated_field(field) || !(value = fn(ctx, arena, field, v->str, v->len)))
+		/* a key's time and marks stay: rewriting it is not the user changing it */
+		if (!field || is_mark_field(field) || !(value = fn(ctx, arena, field, v->str, v->len)))
 			continue;
 		argv[2 + 2 * pairs] = field;
 		lens[2 + 2 * pairs] = f->len;
@@ -610,6 +644,7 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 
 	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK)
 		return GK_NOMEM;
+	keystore_cache_written(ks, key);
 	reply = keystore_command(ks, 2, watch, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
@@ -703,6 +738,100 @@ int keystore_pipeline_run(struct keystore *ks, size_t count, int argc, const cha
 		if (keystore_connect(ks) != GK_OK)
 			return GK_UNAVAILABLE;
 		rc = keystore_pipeline(ks, count, argc, argv, 0, &stale);
+	}
+	return rc;
+}
+
+/* EXEC's answer: an array of every command's reply (GK_OK, *exec keeps
+ * it), or nil when a watched key changed and nothing ran (GK_CONFLICT). An
+ * error inside the array (a command that failed as it ran) is an outage. */
+static int transaction_result(struct keystore *ks, redisReply **exec)
+{
+	void *reply = NULL;
+	redisReply *r;
+
+	if (redisGetReply(ks->ctx, &reply) != REDIS_OK)
+		reply = NULL;
+	r = checked_reply(ks, "EXEC", reply, 1);
+	if (!r)
+		return GK_UNAVAILABLE;
+	if (r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		report_up(ks);
+		return GK_CONFLICT;
+	}
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_ERROR) {
+			report_down(ks, "EXEC", r->element[i]->str);
+			freeReplyObject(r);
+			keystore_drop(ks);
+			return GK_UNAVAILABLE;
+		}
+	if (r->type != REDIS_REPLY_ARRAY) {
+		int rc = keystore_unexpected_reply(ks, "EXEC", r, "neither an array nor nil");
+
+		freeReplyObject(r);
+		return rc;
+	}
+	report_up(ks);
+	*exec = r;
+	return GK_OK;
+}
+
+/* One attempt of keystore_transaction: MULTI, the commands and EXEC in one
+ * round trip. may_retry and *stale as for keystore_pipeline. */
+static int transaction_once(struct keystore *ks, size_t count, const int *argc, const char *const *argv[],
+			    int may_retry, int *stale, redisReply **exec)
+{
+	static const char *multi[1] = { "MULTI" }, *exec_argv[1] = { "EXEC" };
+	int rc = GK_OK;
+
+	*stale = 0;
+	if (redisAppendCommandArgv(ks->ctx, 1, multi, NULL) != REDIS_OK)
+		rc = GK_NOMEM;
+	for (size_t i = 0; i < count && rc == GK_OK; i++)
+		if (redisAppendCommandArgv(ks->ctx, argc[i], (const char **)argv[i], NULL) != REDIS_OK)
+			rc = GK_NOMEM;
+	if (rc == GK_OK && redisAppendCommandArgv(ks->ctx, 1, exec_argv, NULL) != REDIS_OK)
+		rc = GK_NOMEM;
+	if (rc != GK_OK) {
+		report_down(ks, "MULTI", "out of memory");
+		keystore_drop(ks);
+		return GK_UNAVAILABLE;
+	}
+	/* "+OK" for MULTI, "+QUEUED" for each command: an error reply drops
+	 * the connection, and the transaction with it. */
+	for (size_t i = 0; i <= count; i++) {
+		void *reply = NULL;
+
+		if (redisGetReply(ks->ctx, &reply) != REDIS_OK && i == 0 && may_retry &&
+		    stale_connection_error(ks->ctx)) {
+			keystore_drop(ks);
+			*stale = 1;
+			return GK_UNAVAILABLE;
+		}
+		reply = checked_reply(ks, i == 0 ? "MULTI" : argv[i - 1][0], reply, 1);
+		if (!reply)
+			return GK_UNAVAILABLE;
+		freeReplyObject(reply);
+	}
+	return transaction_result(ks, exec);
+}
+
+int keystore_transaction(struct keystore *ks, int watched, size_t count, const int *argc,
+			 const char *const *argv[], redisReply **exec)
+{
+	int reused = ks->ctx != NULL, stale, rc;
+
+	*exec = NULL;
+	/* WATCH ran on the connection there was: a new one watches nothing */
+	if (!ks->ctx && (watched || keystore_connect(ks) != GK_OK))
+		return GK_UNAVAILABLE;
+	rc = transaction_once(ks, count, argc, argv, reused && !watched, &stale, exec);
+	if (stale) {
+		if (keystore_connect(ks) != GK_OK)
+			return GK_UNAVAILABLE;
+		rc = transaction_once(ks, count, argc, argv, 0, &stale, exec);
 	}
 	return rc;
 }

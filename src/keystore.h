@@ -6,13 +6,38 @@
  * (the braces are a Redis Cluster hash tag); for each provider that takes
  * user keys, field "<userKeyField>" holds the sealed value and
  * "<userKeyField>:updatedAt" its ISO 8601 time. One field per provider, so
- * writes for different providers never overwrite each other. What a user
+ * writes for different providers never overwrite each other. Beside them,
+ * each "<F>:<what>" an ISO 8601 UTC time (keystore_keylife.c):
+ *   "<F>:expiresAt"  when the key expires; absent: never
+ *   "<F>:lastUsedAt" when it last went to the provider, written only when
+ *                    absent or at least KEYSTORE_TOUCH_EVERY_S old
+ *   "<F>:rejectedAt" when the provider refused it (401/403); until replaced
+ *   "<F>:expiredAt"  when an expired key was deleted on a read; until the
+ *                    next PUT or DELETE
+ * A PUT sets <F>, ":updatedAt" and ":expiresAt" (or removes it) and removes
+ * the other three, in one MULTI/EXEC; a DELETE removes all six. Field names
+ * hold no ':' but these, so a walk over the values (rekey) skips them all.
+ * What happened to a user's keys: the stream
+ * "<prefix>:users:{<user>}:activity" (keystore_activity.c), capped with
+ * XADD MAXLEN ~ KEYSTORE_ACTIVITY_MAXLEN; each entry's fields are "at"
+ * (ISO 8601 UTC), "action" (added, replaced, removed, verified, rejected,
+ * expired, revoked), "provider", "source" (user or system: whose key),
+ * "by" (user or operator), "client" (the address nginx saw; empty for the
+ * operator), and "result" (verified only: valid, invalid or error) or
+ * "status" (rejected only: the provider's HTTP status). Never key material,
+ * never a mask. What a user
  * spent: one hash per user and UTC month beside it,
  * "<prefix>:usage:{<user>}:<YYYY-MM>", fields "<provider>:requests",
  * "<provider>:inputTokens" and "<provider>:outputTokens" (every call), and
  * beside them the same counters per key source, "<provider>:user:<counter>"
  * and "<provider>:system:<counter>", counted with HINCRBY (same hash tag as
  * the key hash).
+ *
+ * Key cache (keystore_cache.h): with keystore_cache_enable() a worker keeps
+ * the replies of its reads of key hashes, and a second connection
+ * subscribed to "__redis__:invalidate" that the first one's
+ * CLIENT TRACKING redirects to, so Redis names every hash changed since
+ * it was read; a write through the keystore drops its key's entry at once.
  *
  * A keystore owns one connection, opened on first use with a connect and a
  * command timeout, dropped on any failure and opened again by the next call.
@@ -42,6 +67,7 @@
 
 struct redisContext;
 struct redisReply;
+struct keystore_cache;
 
 struct keystore {
 	struct redis_target target;
@@ -54,12 +80,19 @@ struct keystore {
 	int sentinel_first;	     /* the sentinel to ask first: the last that answered */
 	long long retry_at_ms;	     /* no new attempt before this (CLOCK_MONOTONIC) */
 	int backoff_ms;		     /* 0 after a success, then doubling to a cap */
+	/* the key cache (keystore_cache.h); NULL: every read goes to Redis */
+	struct keystore_cache *cache;
 };
 
+/* One provider's fields of the key hash, each NULL when absent. */
 struct stored_key {
 	const char *sealed; /* NULL when none is stored */
 	size_t sealed_len;
 	const char *updated_at; /* NULL when unknown */
+	const char *expires_at;
+	const char *last_used_at;
+	const char *rejected_at;
+	const char *expired_at;
 };
 
 #define KEYSTORE_FIELD_MAX 128
@@ -69,6 +102,11 @@ void keystore_init(struct keystore *ks, const struct redis_target *target, const
 void keystore_release(struct keystore *ks);
 
 int keystore_ping(struct keystore *ks);
+
+/* Turns the key cache on for this process (GOFANNON_KEY_CACHE); it starts
+ * with the next connection. GK_OK or GK_NOMEM. keystore_release() turns it
+ * off again. */
+int keystore_cache_enable(struct keystore *ks);
 
 /* Sentinel mode: "host:port" of the master the connection goes to, in buf;
  * NULL without sentinels or without a connection. */
@@ -87,9 +125,11 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
  * *why naming what was wrong (never quoting the reply). */
 int keystore_check_hmget(const struct redisReply *reply, size_t fields, const char **why);
 
-/* Both return GK_UNCERTAIN when the write is not confirmed (see above). */
+/* Both return GK_UNCERTAIN when the write is not confirmed (see above).
+ * keystore_put stores a new key: expires_at NULL for none; the marks of
+ * the key it replaces (last used, rejected, expired) go with it. */
 int keystore_put(struct keystore *ks, const char *user, const char *field, const char *sealed,
-		 const char *updated_at);
+		 const char *updated_at, const char *expires_at);
 int keystore_delete(struct keystore *ks, const char *user, const char *field);
 
 /* Usage counters (the usage hash above). The counter names are also the
@@ -218,5 +258,78 @@ int keystore_rewrite(struct keystore *ks, struct arena *arena, const char *user,
 int keystore_lease_acquire(struct keystore *ks, const char *user, const char *call_id, long long now_ms,
 			   long long deadline_ms, long long *held);
 int keystore_lease_release(struct keystore *ks, const char *user, const char *call_id);
+
+/* The activity stream (keystore_activity.c). */
+
+#define KEYSTORE_ACTIVITY_MAXLEN 100 /* XADD MAXLEN ~: about this many entries kept */
+#define KEYSTORE_STREAM_ID_MAX 41    /* "<ms>-<seq>", two 64-bit numbers */
+
+/* One entry; a NULL member is left out of it ("result" and "status" are
+ * set only for the actions they belong to). */
+struct keystore_event {
+	const char *at;
+	const char *action;
+	const char *provider;
+	const char *source;
+	const char *by;
+	const char *client;
+	const char *result;
+	const char *status;
+};
+
+#define KEYSTORE_EVENT_FIELDS 8
+
+extern const char *const keystore_event_names[KEYSTORE_EVENT_FIELDS]; /* "at", "action", ... */
+
+/* One entry read back: its stream id and its fields (NULL when absent). */
+struct keystore_entry {
+	const char *id;
+	const char *value[KEYSTORE_EVENT_FIELDS]; /* in the order of keystore_event_names */
+};
+
+/* Adds ev to the user's stream (XADD MAXLEN ~ KEYSTORE_ACTIVITY_MAXLEN).
+ * GK_OK, GK_UNAVAILABLE, GK_UNCERTAIN or GK_NOMEM. */
+int keystore_activity_add(struct keystore *ks, const char *user, const struct keystore_event *ev);
+
+/* Reads up to max entries of the user's stream, newest first, older than
+ * the entry id before (NULL: from the newest), into out (copied into
+ * arena); *count says how many. A reply of another shape is GK_UNAVAILABLE
+ * (logged as event=redis_reply_unexpected). */
+int keystore_activity_read(struct keystore *ks, struct arena *arena, const char *user, const char *before,
+			   size_t max, struct keystore_entry *out, size_t *count);
+
+/* The pure steps of the two above, for the unit tests: the stream's name;
+ * XADD's arguments for ev after argv[0..1] = "XADD", key (argv has room
+ * for KEYSTORE_XADD_ARGS, returns how many it filled); an XREVRANGE reply
+ * read into out (GK_ERR with *why, never quoting the reply). */
+#define KEYSTORE_XADD_ARGS (6 + 2 * KEYSTORE_EVENT_FIELDS)
+int keystore_activity_key(const struct keystore *ks, const char *user, char *out, size_t len);
+int keystore_activity_argv(const char *key, const struct keystore_event *ev, const char **argv);
+int keystore_activity_parse(const struct redisReply *reply, struct arena *arena, size_t max,
+			    struct keystore_entry *out, size_t *count, const char **why);
+
+/* The marks of a key's life (keystore_keylife.c), the "<F>:*" fields above. */
+
+#define KEYSTORE_TOUCH_EVERY_S 60 /* ":lastUsedAt" is written at most this often */
+
+/* Sets "<F>:lastUsedAt" to at: one HSET (the caller decided from the value
+ * its read brought that it is due). GK_OK, GK_UNAVAILABLE, GK_UNCERTAIN. */
+int keystore_touch(struct keystore *ks, const char *user, const char *field, const char *at);
+
+/* Sets "<F>:rejectedAt" to ev->at and adds ev to the user's activity, in
+ * one MULTI/EXEC, only while <F> still holds sealed (WATCH): a key stored
+ * meanwhile is not flagged for its predecessor. GK_OK; GK_CONFLICT when the
+ * key changed and nothing was written; GK_UNAVAILABLE; GK_UNCERTAIN. */
+int keystore_reject(struct keystore *ks, const char *user, const char *field, const char *sealed,
+		    size_t sealed_len, const struct keystore_event *ev);
+
+/* Deletes an expired key: removes <F> and its ":updatedAt", ":expiresAt",
+ * ":lastUsedAt" and ":rejectedAt", sets ":expiredAt" to ev->at and adds ev
+ * to the activity, in one MULTI/EXEC, only while <F> still holds sealed
+ * (WATCH): a key another request stored meanwhile stays. GK_OK;
+ * GK_CONFLICT when the key changed and nothing was written (read again);
+ * GK_UNAVAILABLE; GK_UNCERTAIN. */
+int keystore_expire(struct keystore *ks, const char *user, const char *field, const char *sealed,
+		    size_t sealed_len, const struct keystore_event *ev);
 
 #endif

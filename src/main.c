@@ -4,6 +4,8 @@
  *   gofannon-keys keygen [--append] FILE
  *   gofannon-keys rekey
  *   gofannon-keys stats
+ *   gofannon-keys user USER
+ *   gofannon-keys revoke USER PROVIDER
  *   gofannon-keys version
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include "app.h"
 #include "clock.h"
 #include "cmd_stats.h"
+#include "cmd_user.h"
 #include "config.h"
 #include "dumpable.h"
 #include "fcgi_server.h"
@@ -40,6 +43,8 @@ static void usage(FILE *out)
 		     "       gofannon-keys keygen [--append] FILE\n"
 		     "       gofannon-keys rekey\n"
 		     "       gofannon-keys stats\n"
+		     "       gofannon-keys user USER\n"
+		     "       gofannon-keys revoke USER PROVIDER\n"
 		     "       gofannon-keys version\n"
 		     "\n"
 		     "serve takes its FastCGI socket from fd 0 (spawn-fcgi -n), from systemd\n"
@@ -209,6 +214,10 @@ static int cmd_serve(int argc, char **argv)
 		llm_global_cleanup();
 		return 1;
 	}
+	/* Each worker fills its own from its first connection on; the
+	 * master serves nothing unless it is the only process. */
+	if (config.key_cache && keystore_cache_enable(&app.store) != GK_OK)
+		log_event(LOG_WARN, "key_cache_off", "error=\"out of memory\"");
 	/* --workers wins over GOFANNON_WORKERS. */
 	if (opt.workers >= 0)
 		config.workers = opt.workers;
@@ -250,6 +259,10 @@ int main(int argc, char **argv)
 		return cmd_rekey(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "stats") == 0)
 		return cmd_stats(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "user") == 0)
+		return cmd_user(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+		return cmd_revoke(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("gofannon-keys %s%s\n", PACKAGE_VERSION, clock_test_hooks() ? " (test hooks)" : "");
 		return 0;

@@ -253,6 +253,10 @@ static int parse_provider(struct provider *p, struct json_object *entry, size_t 
 	if (!id || bad || !valid_id(id))
 		return set_error(err, errlen, "provider #%zu: 'id' must be 1 to 32 of a-z, 0-9, '-' and '_'",
 				 index + 1);
+	/* a path segment the API serves itself: /api/users/me/api-keys/activity */
+	if (strcmp(id, REGISTRY_RESERVED_ID) == 0)
+		return set_error(err, errlen, "provider #%zu: 'id' must not be '%s', a reserved word",
+				 index + 1, REGISTRY_RESERVED_ID);
 	name = member_string(entry, "name", &bad);
 	description = member_string(entry, "description", &bad);
 	env_var = member_string(entry, "envVar", &bad);

@@ -13,6 +13,7 @@
 /* The largest monthly allowance on a system key: far past any month's use,
  * and small enough that no sum of it overflows. */
 #define REGISTRY_ALLOWANCE_MAX 1000000000000000LL
+#define REGISTRY_RESERVED_ID "activity" /* a path segment of the API, never a provider id */
 
 enum wire_style {
 	WIRE_OPENAI,

@@ -16,6 +16,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/users/me/api-keys", ROUTE_API_KEYS_GET, 1 },
 	{ "PUT", "/api/users/me/api-keys", ROUTE_API_KEYS_PUT, 1 },
 	{ "DELETE", "/api/users/me/api-keys/{provider}", ROUTE_API_KEY_DELETE, 1 },
+	{ "GET", "/api/users/me/api-keys/activity", ROUTE_API_KEY_ACTIVITY, 1 },
 	{ "GET", "/api/users/me/api-keys/{provider}/effective", ROUTE_API_KEY_EFFECTIVE, 1 },
 	{ "POST", "/api/users/me/api-keys/{provider}/verify", ROUTE_API_KEY_VERIFY, 1 },
 	{ "GET", "/api/users/me/usage", ROUTE_USAGE, 1 },
@@ -49,6 +50,17 @@ static int pattern_matches(const char *pattern, const char *path, char *provider
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* A path a route names literally is that route's alone: "activity" is not
+ * a {provider} (the registry refuses it as an id), so DELETE on it is 405,
+ * not "Unknown provider". */
+static int literal_route(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strchr(routes[i].pattern, '{') && strcmp(routes[i].pattern, path) == 0)
+			return 1;
+	return 0;
+}
+
 static void append_allow(char *allow, size_t size, const char *method)
 {
 	size_t used = strlen(allow);
@@ -61,15 +73,17 @@ static void append_allow(char *allow, size_t size, const char *method)
 enum route_match router_match(const char *method, const char *path, struct route_result *out)
 {
 	char provider[ROUTE_SEGMENT_MAX + 1];
-	int path_known = 0;
+	int path_known = 0, literal;
 
 	memset(out, 0, sizeof(*out));
 	if (!method || !path)
 		return ROUTE_NOT_FOUND;
+	literal = literal_route(path);
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *route = &routes[i];
 
-		if (!pattern_matches(route->pattern, path, provider))
+		if ((literal && strchr(route->pattern, '{')) ||
+		    !pattern_matches(route->pattern, path, provider))
 			continue;
 		path_known = 1;
 		out->name = route->pattern;

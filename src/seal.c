@@ -67,20 +67,24 @@ int sealed_kid(const char *sealed, size_t len, const char **kid, size_t *kid_len
 
 /* base64url without padding, as sodium_base642bin() reads it with
  * B64_VARIANT: any other character, a length of 4n+1 or non-zero unused
- * bits is refused. Plain comparisons per character, where libsodium's
- * decoder is constant-time and costs more than the decryption: what is
- * decoded here is the nonce and the ciphertext, nothing secret. */
+ * bits is refused. A table per character, where libsodium's decoder is
+ * constant-time and costs more than the decryption: what is decoded here
+ * is the nonce and the ciphertext, nothing secret. Each character's value
+ * plus one; 0 for a character that is not base64url. */
+static const unsigned char b64_values[256] = {
+	['A'] = 1,  ['B'] = 2,	['C'] = 3,  ['D'] = 4,	['E'] = 5,  ['F'] = 6,	['G'] = 7,  ['H'] = 8,
+	['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+	['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+	['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+	['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+	['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64
+};
+
 static int b64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	return c == '_' ? 63 : -1;
+	return (int)b64_values[c] - 1;
 }
 
 int seal_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *out_len)

@@ -258,14 +258,22 @@ class HaStack(Stack):
 
 
 def keyspace(node, pattern="*"):
-    """Every key under pattern with its whole hash, as a dict."""
+    """Every key under pattern with its whole value: a hash as a dict, a
+    stream (a user's activity) as its entries, a sorted set as its members
+    and scores."""
     out = {}
     cursor = "0"
     while True:
         cursor, keys = node.cli("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
         for key in keys:
-            flat = node.cli("HGETALL", key)
-            out[key] = dict(zip(flat[0::2], flat[1::2]))
+            kind = node.cli("TYPE", key)
+            if kind == "stream":
+                out[key] = node.cli("XRANGE", key, "-", "+")
+            elif kind == "zset":
+                out[key] = node.cli("ZRANGE", key, "0", "-1", "WITHSCORES")
+            else:
+                flat = node.cli("HGETALL", key)
+                out[key] = dict(zip(flat[0::2], flat[1::2]))
         if cursor == "0":
             return out
 

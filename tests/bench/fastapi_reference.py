@@ -21,8 +21,10 @@ writes, no LLM calls, no Origin checks.
 """
 
 import base64
+import calendar
 import json
 import os
+import time
 
 import nacl.bindings
 import redis.asyncio as aioredis
@@ -30,6 +32,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 UPDATED_SUFFIX = ":updatedAt"
+# the marks beside a key, read by the same HMGET (docs/api.md "Storage")
+MARKS = (UPDATED_SUFFIX, ":expiresAt", ":lastUsedAt", ":rejectedAt", ":expiredAt")
+SOON_S = 7 * 86400
 PREFIX = os.environ.get("GOFANNON_REDIS_PREFIX") or "gofannon"
 NONCE_BYTES = 24
 TAG_BYTES = 16
@@ -74,7 +79,7 @@ ENV_KEYS = load_env_keys(os.environ.get("GOFANNON_ENV_FILE"), [p["envVar"] for p
 FIELDS = []
 for _p in PROVIDERS:
     if _p.get("userKeyField"):
-        FIELDS += [_p["userKeyField"], _p["userKeyField"] + UPDATED_SUFFIX]
+        FIELDS += [_p["userKeyField"]] + [_p["userKeyField"] + m for m in MARKS]
 
 app = FastAPI()
 store = aioredis.from_url(os.environ["GOFANNON_REDIS_URL"], decode_responses=False)
@@ -115,19 +120,24 @@ async def fetch(user):
     stored, i = {}, 0
     for p in PROVIDERS:
         if p.get("userKeyField"):
-            stored[p["id"]] = (values[i], values[i + 1])
-            i += 2
+            stored[p["id"]] = tuple(v.decode() if v is not None and n else v
+                                    for n, v in enumerate(values[i:i + 1 + len(MARKS)]))
+            i += 1 + len(MARKS)
     return stored
 
 
 def effective(user, p, stored):
     """(source, key, error) as the service's resolve_effective_key()."""
-    sealed = stored.get(p["id"], (None, None))[0] if p.get("userKeyField") else None
+    sealed = stored.get(p["id"], (None,))[0] if p.get("userKeyField") else None
     if sealed is not None:
         key, error = open_value(user, p["id"], sealed)
         return "user", key, error
     env = ENV_KEYS.get(p["envVar"])
     return ("env", env, None) if env else (None, None, None)
+
+
+def iso_seconds(text):
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def reply(obj, status=200):
@@ -182,10 +192,15 @@ async def get_providers(request: Request):
         source, key, error = effective(user, p, stored)
         user_key = None
         if p.get("userKeyField"):
-            sealed, updated = stored[p["id"]]
-            user_key = {"configured": sealed is not None,
+            sealed, updated, expires, used, rejected, expired = stored[p["id"]]
+            here = sealed is not None
+            user_key = {"configured": here,
                         "masked": mask(key) if source == "user" and key is not None else None,
-                        "updatedAt": updated.decode() if updated is not None else None}
+                        "updatedAt": updated, "expiresAt": expires if here else None,
+                        "expiresSoon": bool(here and expires and 0 < iso_seconds(expires) - time.time() <= SOON_S),
+                        "expired": not here and expired is not None,
+                        "expiredAt": expired if not here else None, "lastUsedAt": used if here else None,
+                        "rejected": here and rejected is not None, "rejectedAt": rejected if here else None}
             if error:
                 user_key["error"] = error
         out.append({"id": p["id"], "name": p["name"], "description": p["description"], "envVar": p["envVar"],

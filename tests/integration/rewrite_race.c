@@ -34,7 +34,7 @@ static const char *interfere(void *ctx, struct arena *arena, const char *field, 
 	if (strcmp(field, FIELD) != 0)
 		return NULL;
 	if (race->calls++ == 0 &&
-	    keystore_put(race->other, race->user, FIELD, "written-meanwhile", "t1") != GK_OK)
+	    keystore_put(race->other, race->user, FIELD, "written-meanwhile", "t1", NULL) != GK_OK)
 		return NULL;
 	return "rewritten";
 }
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	race.user = argv[1];
 	race.calls = 0;
 	printf("1..4\n");
-	rc = keystore_put(&b, argv[1], FIELD, "before", "t0");
+	rc = keystore_put(&b, argv[1], FIELD, "before", "t0", NULL);
 	printf("%s 1 - a value to rewrite\n", rc == GK_OK ? "ok" : "not ok");
 	failed |= rc != GK_OK;
 

@@ -329,7 +329,9 @@ def test_providers_lists_every_registry_entry_with_its_status(stack):
     assert time.strptime(anthropic["userKey"]["updatedAt"], "%Y-%m-%dT%H:%M:%SZ")
     assert anthropic["available"] is True and anthropic["source"] == "user" and anthropic["envKey"] is False
     gemini = by_id["gemini"]
-    assert gemini["userKey"] == {"configured": False, "masked": None, "updatedAt": None}
+    assert gemini["userKey"] == {"configured": False, "masked": None, "updatedAt": None, "expiresAt": None,
+                                 "expiresSoon": False, "expired": False, "expiredAt": None, "lastUsedAt": None,
+                                 "rejected": False, "rejectedAt": None}
     assert gemini["envKey"] is True and gemini["available"] is True and gemini["source"] == "env"
     openrouter = by_id["openrouter"]
     assert openrouter["envKey"] is False and openrouter["available"] is False and openrouter["source"] is None

@@ -13,6 +13,8 @@
 #include "keystore.h"
 #include "status.h"
 
+#define KEY_NAME_MAX_TEST 600
+
 static redisReply string_reply(const char *s)
 {
 	redisReply r = { .type = REDIS_REPLY_STRING, .len = strlen(s), .str = (char *)s };
@@ -281,6 +283,89 @@ static void test_usage_counters_refused(void **state)
 	}
 }
 
+/* XADD's arguments: the cap, then only the fields the entry has. */
+static void test_activity_entry_arguments(void **state)
+{
+	struct keystore_event ev = {
+		"2026-11-28T22:54:18Z", "verified", "openai", "user", "user", "", "valid", NULL
+	};
+	static const char *const want[] = { "XADD",   "k",	  "MAXLEN",   "~",
+					    "100",    "*",	  "at",	      "2026-11-28T22:54:18Z",
+					    "action", "verified", "provider", "openai",
+					    "source", "user",	  "by",	      "user",
+					    "client", "",	  "result",   "valid" };
+	const char *argv[KEYSTORE_XADD_ARGS];
+	struct keystore ks;
+	char key[KEY_NAME_MAX_TEST];
+	int argc;
+
+	(void)state;
+	argc = keystore_activity_argv("k", &ev, argv);
+	assert_int_equal(argc, ARRAY_SIZE(want));
+	for (int i = 0; i < argc; i++)
+		assert_string_equal(argv[i], want[i]);
+	memset(&ks, 0, sizeof(ks));
+	strcpy(ks.prefix, "gofannon");
+	assert_int_equal(keystore_activity_key(&ks, "alice", key, sizeof(key)), GK_OK);
+	assert_string_equal(key, "gofannon:users:{alice}:activity");
+	assert_int_equal(keystore_activity_key(&ks, "alice", key, 20), GK_ERR);
+}
+
+static redisReply entry_of(redisReply *parts, redisReply **two)
+{
+	two[0] = &parts[0];
+	two[1] = &parts[1];
+	return array_of(two, 2);
+}
+
+/* XREVRANGE's answer: [id, [field, value, ...]] per entry. Fields it
+ * does not know are left; absent ones are NULL. */
+static void test_activity_read(void **state)
+{
+	redisReply f1[] = { string_reply("action"), string_reply("added"),
+			    string_reply("color"),  string_reply("blue"),
+			    string_reply("at"),	    string_reply("2026-11-28T22:54:18Z") };
+	redisReply *f1p[ARRAY_SIZE(f1)];
+	redisReply parts1[2], *two1[2], e1, all;
+	redisReply *entries[1];
+	struct keystore_entry out[2];
+	struct arena arena;
+	const char *why = NULL;
+	size_t count = 99;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(f1); i++)
+		f1p[i] = &f1[i];
+	parts1[0] = string_reply("1795906458596-0");
+	parts1[1] = array_of(f1p, ARRAY_SIZE(f1));
+	e1 = entry_of(parts1, two1);
+	entries[0] = &e1;
+	all = array_of(entries, 1);
+	arena_init(&arena, 4096);
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(out[0].id, "1795906458596-0");
+	assert_string_equal(out[0].value[0], "2026-11-28T22:54:18Z");
+	assert_string_equal(out[0].value[1], "added");
+	for (int f = 2; f < KEYSTORE_EVENT_FIELDS; f++)
+		assert_null(out[0].value[f]);
+	/* more than asked for, an odd field list, a value not a string, not an array */
+	assert_int_equal(keystore_activity_parse(&all, &arena, 0, out, &count, &why), GK_ERR);
+	assert_int_equal(count, 0);
+	parts1[1] = array_of(f1p, ARRAY_SIZE(f1) - 1);
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
+	parts1[1] = array_of(f1p, ARRAY_SIZE(f1));
+	f1[1] = typed(REDIS_REPLY_INTEGER);
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
+	assert_non_null(why);
+	f1[1] = string_reply("added");
+	parts1[0] = typed(REDIS_REPLY_NIL);
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
+	all = typed(REDIS_REPLY_NIL);
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
+	arena_release(&arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +375,8 @@ int main(void)
 		cmocka_unit_test(test_names_that_do_not_fit),
 		cmocka_unit_test(test_usage_counters_read),
 		cmocka_unit_test(test_usage_counters_refused),
+		cmocka_unit_test(test_activity_entry_arguments),
+		cmocka_unit_test(test_activity_read),
 	};
 
 	return cmocka_run_group_tests_name("keystore", tests, NULL, NULL);

@@ -270,6 +270,9 @@ static const struct error_case error_cases[] = {
 	{ ENTRY("\"id\":\"a/b\"," GOOD_REST), "provider #1: 'id'" },
 	{ ENTRY("\"id\":\"caf\xc3\xa9\"," GOOD_REST), "provider #1: 'id'" },
 	{ ENTRY("\"id\":\"abcdefghijklmnopqrstuvwxyz0123456\"," GOOD_REST), "provider #1: 'id'" },
+	/* the API's own path segment, /api/users/me/api-keys/activity */
+	{ ENTRY("\"id\":\"activity\"," GOOD_REST),
+	  "provider #1: 'id' must not be 'activity', a reserved word" },
 	/* name */
 	{ ENTRY("\"id\":\"p\",\"wireStyle\":\"openai\",\"baseUrl\":\"https://h\""),
 	  "provider 'p': 'name' is required" },

@@ -42,6 +42,7 @@ static const struct route_case route_cases[] = {
 	ROUTE("GET", "/api/users/me/usage", ROUTE_USAGE, ""),
 	ROUTE("GET", "/api/providers", ROUTE_PROVIDERS, ""),
 	ROUTE("POST", "/api/llm/chat", ROUTE_LLM_CHAT, ""),
+	ROUTE("GET", KEYS "/activity", ROUTE_API_KEY_ACTIVITY, ""),
 	/* the capture takes one segment as it is; the registry decides later */
 	ROUTE("DELETE", KEYS "/OpenAI", ROUTE_API_KEY_DELETE, "OpenAI"),
 	ROUTE("DELETE", KEYS "/no-such", ROUTE_API_KEY_DELETE, "no-such"),
@@ -68,6 +69,9 @@ static const struct route_case route_cases[] = {
 	R405("DELETE", "/api/users/me/usage", "GET"),
 	R405("POST", "/api/providers", "GET"),
 	R405("GET", "/api/llm/chat", "POST"),
+	/* a literal path is its route's alone, not a {provider} */
+	R405("DELETE", KEYS "/activity", "GET"),
+	R405("POST", KEYS "/activity", "GET"),
 	R405("options", "/api/llm/chat", "POST"),
 	R405("", "/api/health", "GET"),
 	/* OPTIONS on every known path: a preflight, answered with its methods */
@@ -78,6 +82,7 @@ static const struct route_case route_cases[] = {
 	PRE(KEYS "/no-such", "DELETE"),
 	PRE(KEYS "/openai/effective", "GET"),
 	PRE(KEYS "/openai/verify", "POST"),
+	PRE(KEYS "/activity", "GET"),
 	PRE("/api/users/me/usage", "GET"),
 	PRE("/api/providers", "GET"),
 	PRE("/api/llm/chat", "POST"),
