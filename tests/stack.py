@@ -14,7 +14,8 @@ file in the state directory). Everything stops by itself: every wait is
 bounded.
 
 As a command:
-  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] [--cross-origin] -- CMD ARGS...
+  python3 tests/stack.py run [--build-dir DIR] [--mock-provider] [--cross-origin]
+                            [--service-env NAME=VALUE]... -- CMD ARGS...
       starts the stack, runs CMD with GOFANNON_TEST_URL, GOFANNON_TEST_STATE,
       GOFANNON_TEST_SYSTEM_KEYS and GOFANNON_TEST_ARTIFACTS set, stops the
       stack, then searches every log it produced for every key listed in
@@ -28,8 +29,12 @@ As a command:
       origins, lists the first (and the stack's own) in
       GOFANNON_ALLOWED_ORIGINS and gives CMD GOFANNON_TEST_CORS_ALLOWED and
       GOFANNON_TEST_CORS_DENIED, the two origins; see CrossOriginPages.
+      --service-env adds a variable to the service's environment (e.g. an
+      allowance, <ID>_SYSTEM_KEY_MONTHLY_TOKENS).
   python3 tests/stack.py redis-stop STATE
   python3 tests/stack.py redis-start STATE
+  python3 tests/stack.py redis-cli STATE ARG...
+      runs one command as the admin user, prints the reply as JSON.
 """
 
 import json
@@ -693,10 +698,14 @@ def main(argv):
         else:
             stack.redis_start()
         return 0
+    if len(argv) >= 3 and argv[0] == "redis-cli":
+        print(json.dumps(Stack.attach(argv[1]).redis_cli(*argv[2:])))
+        return 0
     if argv and argv[0] == "run":
         args = argv[1:]
         build_dir = None
         with_mock = with_cors = False
+        service_env = {}
         while args and args[0] != "--":
             if len(args) >= 2 and args[0] == "--build-dir":
                 build_dir, args = args[1], args[2:]
@@ -704,6 +713,9 @@ def main(argv):
                 with_mock, args = True, args[1:]
             elif args[0] == "--cross-origin":
                 with_cors, args = True, args[1:]
+            elif len(args) >= 2 and args[0] == "--service-env" and "=" in args[1]:
+                name, value = args[1].split("=", 1)
+                service_env[name], args = value, args[2:]
             else:
                 break
         if not args or args[0] != "--" or len(args) < 2:
@@ -711,7 +723,7 @@ def main(argv):
             return 2
         artifacts = os.path.join(os.path.abspath(build_dir or os.path.join(TOP, "build")), "test-artifacts")
         os.makedirs(artifacts, exist_ok=True)
-        stack = Stack(build_dir=build_dir)
+        stack = Stack(build_dir=build_dir, service_env=service_env)
         control = pages = None
         extra = {}
         try:

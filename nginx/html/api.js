@@ -77,9 +77,14 @@ export async function getProviders() {
   return data.providers;
 }
 
-/** Store or replace the user's key; resolves with the masked key map. */
-export function saveKey(providerId, apiKey) {
-  return request('PUT', '/api/users/me/api-keys', { provider: providerId, apiKey });
+/**
+ * Store or replace the user's key, expiring in `expiresInDays` days (1-365)
+ * or never (null); resolves with the masked key map.
+ */
+export function saveKey(providerId, apiKey, expiresInDays = null) {
+  const body = { provider: providerId, apiKey };
+  if (expiresInDays !== null) body.expiresInDays = expiresInDays;
+  return request('PUT', '/api/users/me/api-keys', body);
 }
 
 /** Remove the user's key; resolves with the masked key map. */
@@ -102,6 +107,25 @@ export async function verifyKey(providerId, apiKey) {
     throw new ApiError('The server sent an answer this page cannot read.', 200);
   }
   return data;
+}
+
+/**
+ * One page of the user's key activity, newest first (docs/api.md, Activity):
+ * {entries: [{id, at, action, provider, source, by, client, result?,
+ * status?}], cursor}; `cursor` (the id of the last entry, or null when
+ * nothing is older) asks for the next page. Entries without an id, a time
+ * or an action are left out.
+ */
+export async function getActivity({ limit = 20, cursor = null } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set('cursor', cursor);
+  const data = await request('GET', `/api/users/me/api-keys/activity?${query}`);
+  if (!Array.isArray(data.entries)) {
+    throw new ApiError('The server sent an answer this page cannot read.', 200);
+  }
+  const entries = data.entries.filter((e) => e && typeof e.id === 'string' &&
+    typeof e.at === 'string' && typeof e.action === 'string');
+  return { entries, cursor: typeof data.cursor === 'string' && data.cursor ? data.cursor : null };
 }
 
 /**

@@ -1,7 +1,8 @@
 // The API Keys tab of the profile page: loads the signed-in user, the
 // provider rows and this month's usage, and carries out Add/Update (editor),
 // Verify (the stored or system key, or a typed one before saving) and Remove
-// (dialog).
+// (dialog). The Activity section (activity.js) lists what happened to the
+// keys and is fetched again after each of these actions.
 //
 // After a change only the affected row is refreshed (from GET /api/providers),
 // in place: other rows, their open editors and the focus are left alone. A
@@ -17,9 +18,12 @@ import {
 import { openEditor } from './editor.js';
 import { confirmDialog } from './dialog.js';
 import { showMessage, clearMessage } from './messages.js';
+import { startActivity, refreshActivity } from './activity.js';
+import { parseTimestamp, formatUtcDay } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const rows = new Map(); // provider id -> row
+const providerNames = new Map(); // provider id -> name, for the Activity section
 
 const displayName = (row) => row.provider.name || row.provider.id;
 
@@ -94,6 +98,7 @@ function renderList(providers) {
   list.replaceChildren();
   for (const provider of providers) {
     if (!provider || typeof provider.id !== 'string') continue;
+    providerNames.set(provider.id, provider.name || provider.id);
     const row = createRow(provider);
     wireRow(row);
     rows.set(provider.id, row);
@@ -172,24 +177,35 @@ function closeEditor(row, editor) {
   row.editButton.focus();
 }
 
+/** " It expires on 28 Dec 2026." for a key saved with an expiry, else "". */
+function expirySentence(row, days) {
+  if (days === null) return '';
+  const at = parseTimestamp(row.provider.userKey && row.provider.userKey.expiresAt) ||
+    new Date(Date.now() + days * 24 * 3600 * 1000);
+  return ` It expires on ${formatUtcDay(at)}.`;
+}
+
 async function saveKey(row, editor, value) {
   if (row.busy) return; // a check of the stored key is running
   const name = displayName(row);
+  const days = editor.expiresInDays();
   editor.clearError();
   clearRowMessages(row);
   editor.setBusy(true);
   setRowBusy(row, true);
   rowProgress(row, `Saving ${name} API key…`);
   try {
-    const keys = await api.saveKey(row.provider.id, value.trim());
+    const keys = await api.saveKey(row.provider.id, value.trim(), days);
     editor.close(); // empties the input: the page keeps no copy of the key
     await refreshRow(row, keys);
     setRowBusy(row, false);
-    rowSuccess(row, `${name} API key saved successfully.`);
+    rowSuccess(row, `${name} API key saved successfully.${expirySentence(row, days)}`);
     row.editButton.focus();
     refreshUsage();
+    refreshActivity();
   } catch (err) {
     await refreshRow(row); // the outcome is unknown: show what is stored
+    refreshActivity();
     setRowBusy(row, false);
     clearRowMessages(row);
     editor.setBusy(false);
@@ -223,8 +239,10 @@ async function removeKey(row) {
     rowSuccess(row, `${name} API key removed successfully.`);
     (row.removeButton.hidden ? row.editButton : row.removeButton).focus();
     refreshUsage();
+    refreshActivity();
   } catch (err) {
     await refreshRow(row); // the outcome is unknown: show what is stored
+    refreshActivity();
     setRowBusy(row, false);
     rowError(row, err.message);
     (row.removeButton.hidden ? row.editButton : row.removeButton).focus();
@@ -253,16 +271,19 @@ async function verifyKey(row) {
     result = await api.verifyKey(row.provider.id);
   } catch (err) {
     setVerifyBusy(row, false);
-    // 400: no key in effect any more (changed elsewhere): show the row as it is.
-    if (err.status === 400) await refreshRow(row);
+    // 400: no key in effect any more (changed elsewhere); 429: the monthly
+    // allowance of the system-wide key is spent. Show the row as it is now.
+    if (err.status === 400 || err.status === 429) await refreshRow(row);
     setRowBusy(row, false);
     rowError(row, `Could not check the key: ${sentence(err.message)}`);
     keepFocus(row.verifyButton.hidden ? row.editButton : row.verifyButton);
+    refreshActivity();
     return;
   }
-  // The key checked is not the one the row shows (changed elsewhere).
-  const expected = state === 'system' ? 'env' : 'user';
-  if (result.source !== expected) await refreshRow(row);
+  // The row changes with the answer: the key checked may not be the one the
+  // row shows (changed elsewhere), a refusal flags the user's key, the
+  // check counts as a use, and a billed check spends the allowance.
+  await refreshRow(row);
   setVerifyBusy(row, false);
   setRowBusy(row, false);
   if (result.valid === true) {
@@ -277,6 +298,7 @@ async function verifyKey(row) {
   }
   keepFocus(row.verifyButton.hidden ? row.editButton : row.verifyButton);
   refreshUsage();
+  refreshActivity();
 }
 
 /** Ask the provider about the key typed in the editor, without storing it. */
@@ -337,14 +359,19 @@ function start() {
   }
   $('retry').addEventListener('click', () => {
     if ($('whoami').hidden) loadUser();
-    loadProviders({ focusAfter: true });
+    // The same outage is likely to have stopped the Activity section too.
+    loadProviders({ focusAfter: true }).then(() => refreshActivity());
   });
   // Back from a chat in another tab: show the new numbers.
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && rows.size) refreshUsage();
+    if (document.visibilityState === 'visible' && rows.size) {
+      refreshUsage();
+      refreshActivity();
+    }
   });
   loadUser();
-  loadProviders();
+  // The Activity section names providers as the list does: it waits for it.
+  loadProviders().finally(() => startActivity({ nameOf: (id) => providerNames.get(id) || id }));
 }
 
 start();

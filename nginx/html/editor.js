@@ -1,4 +1,5 @@
 // The inline editor of one row: a password input with a show/hide toggle,
+// an expiry (never, or 30, 90 or 365 days from now: sent as expiresInDays),
 // Save (disabled while the trimmed input is empty; Enter saves), "Verify
 // before saving" (asks the provider about the typed key without storing it)
 // and Cancel (Escape cancels).
@@ -9,6 +10,30 @@
 
 import { el } from './dom.js';
 import { createMessageElement, showMessage, clearMessage } from './messages.js';
+
+// The expiry choices: days from now, '' for never (docs/api.md, expiresInDays).
+const EXPIRY_CHOICES = [['', 'Never'], ['30', 'In 30 days'], ['90', 'In 90 days'], ['365', 'In 365 days']];
+
+/** The labelled expiry select with its help text; ids derive from `base`. */
+function expiryField(base) {
+  const field = el('div', 'editor-expiry');
+  const label = el('label', 'editor-label', 'Key expires');
+  label.htmlFor = `${base}-expiry`;
+  const select = el('select', 'expiry-select');
+  select.id = `${base}-expiry`;
+  select.name = 'expiresInDays';
+  for (const [value, text] of EXPIRY_CHOICES) {
+    const option = el('option', null, text);
+    option.value = value;
+    select.append(option);
+  }
+  const help = el('p', 'editor-help',
+    'An expired key is deleted. You are warned 7 days before, here on this page.');
+  help.id = `${base}-expiry-help`;
+  select.setAttribute('aria-describedby', help.id);
+  field.append(label, select, help);
+  return { field, select };
+}
 
 /**
  * Open the editor in `row.editorSlot` (or focus it when already open).
@@ -78,7 +103,8 @@ export function openEditor(row, { onSave, onCancel, onVerify, verifyNote }) {
   cancel.type = 'button';
   buttons.append(save, verify, cancel);
 
-  const parts = [label, group, help];
+  const expiry = expiryField(base);
+  const parts = [label, group, help, expiry.field];
   if (onVerify && verifyNote) {
     const note = el('p', 'editor-help editor-verify-note', verifyNote);
     note.id = `${base}-verify-note`;
@@ -92,12 +118,19 @@ export function openEditor(row, { onSave, onCancel, onVerify, verifyNote }) {
 
   const editor = {
     row, form, input, toggle, save, verify, cancel, error, status, busy: false,
+    expiry: expiry.select,
+
+    /** The expiry chosen: a number of days, or null for never. */
+    expiresInDays() {
+      return expiry.select.value ? Number(expiry.select.value) : null;
+    },
 
     /** `action` is "save" or "verify": which button shows the progress. */
     setBusy(busy, action = 'save') {
       editor.busy = busy;
       form.setAttribute('aria-busy', busy ? 'true' : 'false');
       input.disabled = busy;
+      expiry.select.disabled = busy;
       toggle.disabled = busy;
       cancel.disabled = busy;
       save.disabled = busy || empty();

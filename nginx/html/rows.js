@@ -3,11 +3,17 @@
 // A row is created once and then updated in place (updateRow), so that an
 // open editor, the focus and the nodes other code holds survive a refresh of
 // the row's data. Every text from the API is set with textContent.
+//
+// Besides the key's mask and age a row tells when the key was last used,
+// when it expires (with a warning in its last 7 days), that it expired or
+// that the provider rejected it, and how much of the system-wide key's
+// monthly allowance the user has spent (docs/api.md, Provider status).
 
-import { el } from './dom.js';
+import { el, timeNodes } from './dom.js';
 import { createMessageElement } from './messages.js';
 import {
-  parseTimestamp, formatDate, formatAge, ageInDays, needsRotation, formatUsage,
+  parseTimestamp, formatDate, formatAge, ageInDays, needsRotation, formatUsage, formatRelative,
+  formatUtc, formatUtcDay, formatResetDay, formatCount,
 } from './format.js';
 
 const CHIPS = {
@@ -15,7 +21,11 @@ const CHIPS = {
   system: 'Using system key',
   none: 'Not configured',
   unreadable: 'Key unreadable',
+  allowance: 'Allowance used up',
 };
+
+// An expiry this close is told in days ("in 12 days"), a later one by its date.
+const EXPIRY_DAYS_SHOWN = 31;
 
 /**
  * Whether checking a key with this provider costs money: the API says so
@@ -80,18 +90,44 @@ export function createRow(provider) {
   const updatedItem = el('div', 'key-detail key-detail-updated');
   const updated = el('dd', 'updated');
   updatedItem.append(el('dt', null, 'Last updated'), updated);
+  const lastUsedItem = el('div', 'key-detail key-detail-last-used');
+  const lastUsed = el('dd', 'last-used');
+  lastUsedItem.append(el('dt', null, 'Last used'), lastUsed);
+  const expiresItem = el('div', 'key-detail key-detail-expires');
+  const expires = el('dd', 'expires');
+  expiresItem.append(el('dt', null, 'Expires'), expires);
   // This month's requests and tokens (GET /api/users/me/usage), when known.
   const usageItem = el('div', 'key-detail key-detail-usage');
   const usage = el('dd', 'usage');
   usageItem.append(el('dt', null, 'This month'), usage);
   usageItem.hidden = true;
-  details.append(keyItem, updatedItem, usageItem);
+  // The system-wide key's monthly allowance (systemKey), when it has one.
+  const allowanceItem = el('div', 'key-detail key-detail-allowance');
+  const allowanceTerm = el('dt', null, 'Allowance');
+  const allowance = el('dd', 'allowance');
+  const meter = el('meter', 'allowance-meter');
+  meter.id = `${uid}-allowance-meter`;
+  const allowanceText = el('span', 'allowance-text');
+  allowanceText.id = `${uid}-allowance-text`;
+  meter.setAttribute('aria-describedby', allowanceText.id);
+  allowance.append(meter, allowanceText);
+  allowanceItem.append(allowanceTerm, allowance);
+  allowanceItem.hidden = true;
+  details.append(keyItem, updatedItem, lastUsedItem, expiresItem, usageItem, allowanceItem);
+
+  // What needs the person's attention: an expired, rejected or soon
+  // expiring key, a spent allowance.
+  const expiredFlag = el('p', 'key-flag key-flag-problem expired-flag');
+  const rejectedFlag = el('p', 'key-flag key-flag-problem rejected-flag');
+  const expiringFlag = el('p', 'key-flag key-flag-warning expiring-flag');
+  const allowanceFlag = el('p', 'key-flag key-flag-problem allowance-flag');
 
   const note = el('p', 'provider-note');
   const rotateHint = el('p', 'rotate-hint');
   const verifyHint = el('p', 'verify-hint');
   verifyHint.id = `${uid}-verify-hint`;
-  main.append(titleLine, description, details, note, rotateHint, verifyHint);
+  main.append(titleLine, description, details, expiredFlag, rejectedFlag, expiringFlag,
+    allowanceFlag, note, rotateHint, verifyHint);
 
   const actions = el('div', 'provider-actions');
   const edit = actionButton('edit-button');
@@ -122,6 +158,8 @@ export function createRow(provider) {
     busy: false,
     usage: null, // {requests, inputTokens, outputTokens} once known
     parts: { name, chip, description, keyItem, mask, updatedItem, updated, usageItem, usage, note,
+      lastUsedItem, lastUsed, expiresItem, expires, allowanceItem, meter, allowanceText,
+      expiredFlag, rejectedFlag, expiringFlag, allowanceFlag,
       rotateHint, verifyHint, editLabel: edit.label, editSuffix: edit.suffix,
       verifyLabel: verify.label, verifySuffix: verify.suffix, removeSuffix: remove.suffix },
   };
@@ -139,10 +177,12 @@ export function updateRow(row, provider) {
 
   row.provider = provider;
   row.element.dataset.state = state;
+  // A spent allowance is why the system key cannot be had: the chip says so.
+  const chipKind = allowanceSpent(provider, state) ? 'allowance' : state;
 
   p.name.textContent = name;
-  p.chip.textContent = CHIPS[state];
-  p.chip.className = `chip chip-${state}`;
+  p.chip.textContent = CHIPS[chipKind];
+  p.chip.className = `chip chip-${chipKind}`;
   p.description.textContent = provider.description || '';
   p.description.hidden = !provider.description;
 
@@ -174,7 +214,14 @@ export function updateRow(row, provider) {
     }
   }
 
-  p.note.textContent = noteFor(state, provider, name, userKey);
+  renderLastUsed(row, state, userKey);
+  renderExpiry(row, state, userKey, provider, name);
+  renderRejected(row, state, userKey, name);
+  renderAllowance(row, provider, state);
+
+  // The flags say what the note would: no second sentence about the fallback.
+  const flagged = !p.expiredFlag.hidden || !p.allowanceFlag.hidden;
+  p.note.textContent = flagged ? '' : noteFor(state, provider, name, userKey);
   p.note.hidden = !p.note.textContent;
   p.note.classList.toggle('provider-note-problem', state === 'unreadable');
 
@@ -220,6 +267,114 @@ function renderUsage(row) {
   const show = Boolean(usage) && (row.provider.available === true || usage.requests > 0);
   p.usageItem.hidden = !show;
   p.usage.textContent = show ? formatUsage(usage) : '';
+}
+
+/** What happens without the user's key: a sentence ending "until then ...". */
+function fallbackFor(provider, name) {
+  return provider.envKey && provider.reason !== 'allowance'
+    ? 'the system-wide key is used'
+    : `no ${name} key is available to you`;
+}
+
+function renderLastUsed(row, state, userKey) {
+  const p = row.parts;
+  p.lastUsedItem.hidden = state !== 'configured' || !('lastUsedAt' in userKey);
+  p.lastUsed.replaceChildren();
+  if (p.lastUsedItem.hidden) return;
+  const at = parseTimestamp(userKey.lastUsedAt);
+  if (at) p.lastUsed.append(...timeNodes(at, formatRelative(at)));
+  else p.lastUsed.append(el('span', 'mask-none', 'Never'));
+}
+
+function renderExpiry(row, state, userKey, provider, name) {
+  const p = row.parts;
+  const expiresAt = parseTimestamp(userKey.expiresAt);
+  const soon = state === 'configured' && userKey.expiresSoon === true && Boolean(expiresAt);
+
+  p.expiresItem.hidden = state !== 'configured' || !('expiresAt' in userKey);
+  p.expires.replaceChildren();
+  p.expires.classList.toggle('expires-soon', soon);
+  if (!p.expiresItem.hidden) {
+    if (!expiresAt) {
+      p.expires.append(el('span', 'mask-none', 'Never'));
+    } else if (expiresAt.getTime() - Date.now() <= EXPIRY_DAYS_SHOWN * 24 * 3600 * 1000) {
+      p.expires.append(...timeNodes(expiresAt, formatRelative(expiresAt)),
+        ` (${formatUtcDay(expiresAt)})`);
+    } else {
+      p.expires.append('on ', ...timeNodes(expiresAt, formatUtcDay(expiresAt)));
+    }
+  }
+
+  p.expiringFlag.hidden = !soon;
+  p.expiringFlag.textContent = soon
+    ? `This key expires ${formatRelative(expiresAt)}, on ${formatUtc(expiresAt)}. ` +
+      `Save a new key before then; after that ${fallbackFor(provider, name)}.`
+    : '';
+
+  const expiredAt = parseTimestamp(userKey.expiredAt);
+  const expired = state !== 'configured' && state !== 'unreadable' && userKey.expired === true;
+  p.expiredFlag.hidden = !expired;
+  p.expiredFlag.textContent = expired
+    ? `This key expired${expiredAt ? ` on ${formatUtc(expiredAt)}` : ''}. ` +
+      `Add a new key; until then ${fallbackFor(provider, name)}.`
+    : '';
+}
+
+function renderRejected(row, state, userKey, name) {
+  const p = row.parts;
+  const rejected = state === 'configured' && userKey.rejected === true;
+  const at = parseTimestamp(userKey.rejectedAt);
+  p.rejectedFlag.hidden = !rejected;
+  p.rejectedFlag.textContent = rejected
+    ? `${name} rejected this key${at ? ` on ${formatUtc(at)}` : ''}; ` +
+      `replace it with a current key from ${name} (Update).`
+    : '';
+}
+
+/**
+ * Whether the user has spent the system key's allowance and has no key of
+ * their own: the provider is not available (reason "allowance"), while the
+ * source may still name the system key it would use (docs/api.md).
+ */
+function allowanceSpent(provider, state) {
+  return provider.reason === 'allowance' && (state === 'none' || state === 'system');
+}
+
+/**
+ * The meter of the system-wide key's allowance, on rows whose provider has
+ * one, and the message when it is spent and no key of the user's stands in.
+ */
+function renderAllowance(row, provider, state) {
+  const p = row.parts;
+  const sk = provider.systemKey;
+  const valid = sk && typeof sk === 'object' &&
+    [sk.allowance, sk.used, sk.remaining].every((n) => Number.isFinite(n) && n >= 0) &&
+    sk.allowance > 0;
+  p.allowanceItem.hidden = !valid;
+  const resetsAt = valid ? parseTimestamp(sk.resetsAt) : null;
+  if (valid) {
+    p.meter.setAttribute('aria-label',
+      `Allowance of the system-wide ${provider.name || provider.id} key used this month`);
+    p.meter.min = 0;
+    p.meter.max = sk.allowance;
+    p.meter.low = sk.allowance * 0.75;
+    p.meter.high = sk.allowance * 0.9;
+    p.meter.optimum = 0;
+    p.meter.value = Math.min(sk.used, sk.allowance);
+    p.meter.setAttribute('aria-valuetext',
+      `${formatCount(sk.used)} of ${formatCount(sk.allowance)} tokens`);
+    p.allowanceText.textContent = `${formatCount(sk.used)} of ${formatCount(sk.allowance)} ` +
+      'tokens used this month' + (resetsAt ? `, resets ${formatResetDay(resetsAt)}` : '');
+  } else {
+    p.allowanceText.textContent = '';
+  }
+
+  const spent = allowanceSpent(provider, state);
+  p.allowanceFlag.hidden = !spent;
+  p.allowanceFlag.textContent = spent
+    ? 'Monthly allowance of the system-wide key is used up. Add your own key to continue.' +
+      (resetsAt ? ` The allowance starts again on ${formatResetDay(resetsAt)}.` : '')
+    : '';
 }
 
 function noteFor(state, provider, name, userKey) {

@@ -9,10 +9,12 @@
 // test failed. Tests marked `needs: 'mock'` call the providers and need the
 // mock provider (`tests/stack.py run --mock-provider`); without it they are
 // reported as "ok N - name # SKIP" and counted as skipped; likewise tests
-// marked `needs: 'cors'` without `tests/stack.py run --cross-origin`.
+// marked `needs: 'cors'` without `tests/stack.py run --cross-origin`. A test
+// that finds it cannot run here throws Skip (lib/harness.mjs) and is
+// reported as skipped with its reason.
 
 import { readEnv } from './lib/env.mjs';
-import { launchBrowser, TestWorld } from './lib/harness.mjs';
+import { launchBrowser, TestWorld, Skip } from './lib/harness.mjs';
 
 import page from './tests/page.test.mjs';
 import chips from './tests/chips.test.mjs';
@@ -27,11 +29,14 @@ import layout from './tests/layout.test.mjs';
 import verify from './tests/verify.test.mjs';
 import usage from './tests/usage.test.mjs';
 import cors from './tests/cors.test.mjs';
+import keylife from './tests/keylife.test.mjs';
+import activity from './tests/activity.test.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 
 const allTests = [...page, ...chips, ...editing, ...removing, ...errors, ...users,
-  ...keyboard, ...secrecy, ...accessibility, ...layout, ...verify, ...usage, ...cors];
+  ...keyboard, ...secrecy, ...accessibility, ...layout, ...verify, ...usage, ...cors, ...keylife,
+  ...activity];
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -96,6 +101,11 @@ async function main() {
       passed += 1;
       console.log(`ok ${n} - ${test.name}`);
     } catch (err) {
+      if (err instanceof Skip) {
+        skipped += 1;
+        console.log(`ok ${n} - ${test.name} # SKIP ${err.message}`);
+        continue;
+      }
       failed += 1;
       console.log(`not ok ${n} - ${test.name}`);
       const text = (err && (err.stack || err.message)) || String(err);

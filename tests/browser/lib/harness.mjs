@@ -18,6 +18,19 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 
 const ACTION_TIMEOUT_MS = 10000;
 
+/**
+ * Thrown by a test that cannot run here (e.g. the service lacks a feature
+ * it tests, or the stack was started without an option it needs): the
+ * runner reports "ok N - name # SKIP reason" and counts it as skipped,
+ * never as passed.
+ */
+export class Skip extends Error {
+  constructor(reason) {
+    super(reason);
+    this.name = 'Skip';
+  }
+}
+
 export function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.GOFANNON_TEST_CHROMIUM || '/usr/bin/chromium',
@@ -122,6 +135,20 @@ export class TestWorld {
     return file;
   }
 
+  /**
+   * One Redis command as the admin user (python3 tests/stack.py redis-cli
+   * STATE ARG...); resolves with the decoded reply.
+   */
+  redisCli(...args) {
+    return new Promise((resolve, reject) => {
+      execFile('python3', [this.env.stackScript, 'redis-cli', this.env.state, ...args.map(String)],
+        { timeout: 30000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`redis-cli ${args[0]} failed: ${err.message}\n${stderr}`));
+          else resolve(JSON.parse(stdout));
+        });
+    });
+  }
+
   /** Stop or start the stack's Redis (python3 tests/stack.py redis-stop|redis-start STATE). */
   redis(action) {
     return new Promise((resolve, reject) => {
@@ -158,6 +185,9 @@ export const verifyButtonOf = (page, id) => rowOf(page, id).locator('button.veri
 export const alertOf = (page, id) => rowOf(page, id).locator('.row-alert');
 export const usageOf = (page, id) => rowOf(page, id).locator('dd.usage');
 export const editorStatusOf = (page, id) => rowOf(page, id).locator('.editor-status');
+export const lastUsedOf = (page, id) => rowOf(page, id).locator('dd.last-used');
+export const expiresOf = (page, id) => rowOf(page, id).locator('dd.expires');
+export const flagOf = (page, id, kind) => rowOf(page, id).locator(`.${kind}-flag`);
 export const verifyCandidateButtonOf = (page, id) => rowOf(page, id).locator('button.verify-candidate-button');
 
 /* ---- waiting -------------------------------------------------------------- */
@@ -197,7 +227,7 @@ export async function waitForText(locator, expected, { exact = false, timeout = 
 
 /* ---- the API as the test's user sees it ---------------------------------- */
 
-async function apiCall(context, method, urlPath, data) {
+export async function apiCall(context, method, urlPath, data) {
   const response = await context.request.fetch(urlPath, {
     method,
     data,
@@ -210,7 +240,7 @@ async function apiCall(context, method, urlPath, data) {
   } catch {
     body = null;
   }
-  return { status: response.status(), body };
+  return { status: response.status(), body, headers: response.headers() };
 }
 
 export async function apiProviders(context) {
@@ -219,9 +249,10 @@ export async function apiProviders(context) {
   return body.providers;
 }
 
-export async function apiPutKey(context, provider, apiKey) {
+/** PUT a key; `extra` adds fields to the body (expiresInDays, expiresAt). */
+export async function apiPutKey(context, provider, apiKey, extra = {}) {
   const { status, body } = await apiCall(context, 'PUT', '/api/users/me/api-keys',
-    { provider, apiKey });
+    { provider, apiKey, ...extra });
   assert.equal(status, 200, `PUT ${provider} answered ${status}: ${JSON.stringify(body)}`);
   return body;
 }

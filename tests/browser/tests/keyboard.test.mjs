@@ -69,6 +69,8 @@ export default [
       await assertFocusVisible(page, 'the show/hide toggle');
       await page.keyboard.press('Enter');
       assert.equal(await inputOf(page, target.id).getAttribute('type'), 'text', 'toggle by keyboard');
+      await page.keyboard.press('Tab'); // the expiry choice
+      await assertFocusVisible(page, 'the expiry choice');
       await page.keyboard.press('Tab'); // Save
       await assertFocusVisible(page, 'Save');
       await page.keyboard.press('Enter');
