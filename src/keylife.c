@@ -151,8 +151,9 @@ void keylife_used(struct keystore *ks, const char *user, const struct provider *
 	if (!sk->sealed || !keylife_touch_due(sk->last_used_at, now))
 		return;
 	clock_format_iso(now, iso);
-	rc = keystore_touch(ks, user, p->user_key_field, iso);
-	if (rc != GK_OK && rc != GK_UNCERTAIN)
+	rc = keystore_touch(ks, user, p->user_key_field, sk->sealed, sk->sealed_len, iso);
+	/* GK_CONFLICT: replaced or removed meanwhile; the new key is unused */
+	if (rc != GK_OK && rc != GK_UNCERTAIN && rc != GK_CONFLICT)
 		log_event(LOG_WARN, "last_used_not_recorded", "provider=%s", p->id);
 }
 

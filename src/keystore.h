@@ -315,9 +315,13 @@ int keystore_activity_parse(const struct redisReply *reply, struct arena *arena,
 
 #define KEYSTORE_TOUCH_EVERY_S 60 /* ":lastUsedAt" is written at most this often */
 
-/* Sets "<F>:lastUsedAt" to at: one HSET (the caller decided from the value
- * its read brought that it is due). GK_OK, GK_UNAVAILABLE, GK_UNCERTAIN. */
-int keystore_touch(struct keystore *ks, const char *user, const char *field, const char *at);
+/* Sets "<F>:lastUsedAt" to at while <F> still holds sealed (the caller
+ * decided from the value its read brought that it is due): a call lasts
+ * seconds, and a key put or deleted meanwhile must not get the old one's
+ * last use. GK_OK, GK_CONFLICT (another key or none is stored: nothing
+ * written), GK_UNAVAILABLE, GK_UNCERTAIN. */
+int keystore_touch(struct keystore *ks, const char *user, const char *field, const char *sealed,
+		   size_t sealed_len, const char *at);
 
 /* Sets "<F>:rejectedAt" to ev->at and adds ev to the user's activity, in
  * one MULTI/EXEC, only while <F> still holds sealed (WATCH): a key stored

@@ -11,23 +11,6 @@
 #include "keystore_internal.h"
 #include "status.h"
 
-int keystore_touch(struct keystore *ks, const char *user, const char *field, const char *at)
-{
-	char key[KEY_NAME_MAX], mark[KEYSTORE_FIELD_MAX];
-	const char *argv[4] = { "HSET", key, mark, at };
-	redisReply *reply;
-
-	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
-	    keystore_mark_field(field, KEYSTORE_LAST_USED, mark, sizeof(mark)) != GK_OK)
-		return GK_NOMEM;
-	keystore_cache_written(ks, key);
-	reply = keystore_command(ks, 4, argv, NULL);
-	if (!reply)
-		return GK_UNAVAILABLE;
-	freeReplyObject(reply);
-	return keystore_wait_replicas(ks);
-}
-
 /* WATCHes the key hash, then reads <F>: GK_OK (still watching) when it
  * holds sealed; GK_CONFLICT (no longer watching) when another value or
  * none is stored; GK_UNAVAILABLE. */
@@ -67,7 +50,7 @@ static int watch_holds(struct keystore *ks, const char *key, const char *field, 
 }
 
 /* Runs the count commands as one transaction if <F> still holds sealed,
- * with the activity entry ev as the last command. */
+ * with the activity entry ev, when there is one, as the last command. */
 static int while_holds(struct keystore *ks, const char *user, const char *key, const char *field,
 		       const char *sealed, size_t sealed_len, const struct keystore_event *ev, size_t count,
 		       int *argc, const char **argv[])
@@ -77,19 +60,36 @@ static int while_holds(struct keystore *ks, const char *user, const char *key, c
 	redisReply *exec;
 	int rc;
 
+	/* xadd points into stream: both live until the transaction ran */
 	if (keystore_activity_key(ks, user, stream, sizeof(stream)) != GK_OK)
 		return GK_NOMEM;
-	argc[count] = keystore_activity_argv(stream, ev, xadd);
-	argv[count] = xadd;
+	if (ev) {
+		argc[count] = keystore_activity_argv(stream, ev, xadd);
+		argv[count++] = xadd;
+	}
 	rc = watch_holds(ks, key, field, sealed, sealed_len);
 	if (rc != GK_OK)
 		return rc;
 	keystore_cache_written(ks, key);
-	rc = keystore_transaction(ks, 1, count + 1, argc, (const char *const **)argv, &exec);
+	rc = keystore_transaction(ks, 1, count, argc, (const char *const **)argv, &exec);
 	if (rc != GK_OK)
 		return rc;
 	freeReplyObject(exec);
 	return keystore_wait_replicas(ks);
+}
+
+int keystore_touch(struct keystore *ks, const char *user, const char *field, const char *sealed,
+		   size_t sealed_len, const char *at)
+{
+	char key[KEY_NAME_MAX], mark[KEYSTORE_FIELD_MAX];
+	const char *hset[4] = { "HSET", key, mark, at };
+	const char **argv[1] = { hset };
+	int argc[1] = { 4 };
+
+	if (keystore_user_key(ks, user, key, sizeof(key)) != GK_OK ||
+	    keystore_mark_field(field, KEYSTORE_LAST_USED, mark, sizeof(mark)) != GK_OK)
+		return GK_NOMEM;
+	return while_holds(ks, user, key, field, sealed, sealed_len, NULL, 1, argc, argv);
 }
 
 int keystore_reject(struct keystore *ks, const char *user, const char *field, const char *sealed,

@@ -327,6 +327,44 @@ def test_last_used_is_written_at_most_once_a_minute(stack):
     assert "openaiApiKey:lastUsedAt" not in key_hash(stack, user)
 
 
+def streamed_chat_held_open(stack, user):
+    """A streamed chat with the user's openai key that the mock holds after
+    its first piece until MOCK.gate is set; returns (connection, response)."""
+    import http.client
+    MOCK.set_mode("gate", "openai")
+    body = {"provider": "openai", "model": "test-model", "stream": True,
+            "messages": [{"role": "user", "content": "hi"}]}
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=8)
+    conn.request("POST", CHAT, body=json.dumps(body), headers={"Content-Type": "application/json",
+                                                               "X-Test-User": user})
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.readline().startswith(b"data: "), resp.status
+    return conn, resp
+
+
+def test_a_key_put_or_deleted_during_a_call_never_gets_its_last_use(stack):
+    # the call's last use lands when the provider is done, seconds later:
+    # by then the key it used may be gone, and the mark must not go to
+    # the key stored since, nor stay behind with no key
+    for change in ("put", "delete"):
+        user = fresh(stack, "used-" + change)
+        put(stack, user, "openai", new_key())
+        conn, resp = streamed_chat_held_open(stack, user)
+        try:
+            if change == "put":
+                put(stack, user, "openai", new_key())
+            else:
+                expect(stack.request("DELETE", API_KEYS + "/openai", user=user), 200)
+            MOCK.gate.set()
+            assert b"event: done" in resp.read()
+        finally:
+            conn.close()
+        assert MOCK.wait_for(lambda c: c and c[-1]["finished"])[-1]["gate_released"] is True
+        assert "openaiApiKey:lastUsedAt" not in key_hash(stack, user), (change, key_hash(stack, user))
+        if change == "put":
+            assert provider_status(stack, user)["userKey"]["lastUsedAt"] is None
+
+
 def test_the_system_key_and_a_candidate_leave_no_last_used(stack):
     need_test_hooks(stack)
     user = fresh(stack, "sysused")
