@@ -144,6 +144,17 @@ int keystore_activity_parse(const redisReply *reply, struct arena *arena, size_t
 	return GK_OK;
 }
 
+/* 1 for the id 0-0 however many zeros spell it: nothing is older, and
+ * Redis refuses "(0-0" as the start of an XREVRANGE with an error. */
+static int is_zero_id(const char *id)
+{
+	id += strspn(id, "0");
+	if (*id++ != '-')
+		return 0;
+	id += strspn(id, "0");
+	return *id == '\0';
+}
+
 int keystore_activity_read(struct keystore *ks, struct arena *arena, const char *user, const char *before,
 			   size_t max, struct keystore_entry *out, size_t *count)
 {
@@ -155,6 +166,8 @@ int keystore_activity_read(struct keystore *ks, struct arena *arena, const char 
 	int rc;
 
 	*count = 0;
+	if (before && is_zero_id(before))
+		return GK_OK;
 	if (keystore_activity_key(ks, user, key, sizeof(key)) != GK_OK ||
 	    keystore_fits(before ? snprintf(start, sizeof(start), "(%s", before)
 				 : snprintf(start, sizeof(start), "+"),
