@@ -42,7 +42,7 @@ const char *activity_client(const char *remote_addr);
 
 struct activity_page {
 	long long limit;
-	char cursor[KEYSTORE_STREAM_ID_MAX]; /* "" for the newest */
+	char cursor[KEYSTORE_STREAM_ID_MAX + 1]; /* "" for the newest */
 };
 
 /* Reads "limit=N&cursor=ID" (either, both, or query NULL) into page;

@@ -97,7 +97,7 @@ static int parse_entry(const redisReply *r, struct arena *arena, struct keystore
 
 	memset(e, 0, sizeof(*e));
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !is_string(r->element[0]) ||
-	    r->element[0]->len >= KEYSTORE_STREAM_ID_MAX || !r->element[1] ||
+	    r->element[0]->len > KEYSTORE_STREAM_ID_MAX || !r->element[1] ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements % 2 != 0) {
 		*why = "an entry that is not an id and field value pairs";
 		return GK_ERR;

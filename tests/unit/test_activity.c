@@ -32,6 +32,9 @@ static void test_page_defaults_and_values(void **state)
 		GK_OK);
 	assert_int_equal(page.limit, 7);
 	assert_string_equal(page.cursor, "18446744073709551615-18446744073709551615");
+	/* the longest cursor and its NUL fit in the page (the NUL once went
+	 * one byte past the array) */
+	assert_true(strlen(page.cursor) < sizeof(page.cursor));
 	/* parameters it does not know are left alone */
 	assert_int_equal(page_of("_=123&limits=0", &page, why), GK_OK);
 	assert_int_equal(page.limit, ACTIVITY_PAGE_DEFAULT);

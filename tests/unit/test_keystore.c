@@ -361,6 +361,13 @@ static void test_activity_read(void **state)
 	f1[1] = string_reply("added");
 	parts1[0] = typed(REDIS_REPLY_NIL);
 	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
+	/* the longest id Redis can give, both parts 2^64-1, is read, not
+	 * taken for a broken reply (that made the whole trail 503) */
+	parts1[0] = string_reply("18446744073709551615-18446744073709551615");
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_OK);
+	assert_string_equal(out[0].id, "18446744073709551615-18446744073709551615");
+	parts1[0] = string_reply("18446744073709551615-184467440737095516150");
+	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
 	all = typed(REDIS_REPLY_NIL);
 	assert_int_equal(keystore_activity_parse(&all, &arena, 2, out, &count, &why), GK_ERR);
 	arena_release(&arena);
