@@ -15,6 +15,7 @@
 #include "status.h"
 
 #define CMD_ARENA_MAX (1024 * 1024)
+#define MARK_SHOWN LOG_ESCAPE_SIZE(CLOCK_ISO_LEN) /* a time whole; anything longer is cut */
 
 /* Loads what serve loads, from the same environment. */
 static int load_app(struct config *config, struct app *app)
@@ -63,9 +64,19 @@ static const char *key_state(const struct stored_key *sk, const char *mask, time
 	return keylife_expires_soon(sk->expires_at, now) ? "expires-soon" : "ok";
 }
 
+/* A mark escaped as in a log line, "-" when absent: it comes from Redis,
+ * where any writer may have put terminal escapes or a line break. */
+static const char *mark_text(const char *mark, char *out, unsigned len)
+{
+	if (!mark || !*mark)
+		return "-";
+	log_escape(mark, out, len);
+	return out;
+}
+
 static void print_keys(const struct app *app, const char *user, const struct stored_key *stored)
 {
-	char mask[MASK_MAX + 1];
+	char mask[MASK_MAX + 1], updated[MARK_SHOWN], used[MARK_SHOWN], expires[MARK_SHOWN];
 	time_t now = clock_now();
 
 	printf("%-12s %-14s %-13s %-21s %-21s %s\n", "provider", "key", "state", "updated", "last used",
@@ -79,8 +90,9 @@ static void print_keys(const struct app *app, const char *user, const struct sto
 			continue;
 		m = resolve_stored_mask(&app->keyring, user, p, sk, mask);
 		printf("%-12s %-14s %-13s %-21s %-21s %s\n", p->id, or_dash(m), key_state(sk, m, now),
-		       or_dash(sk->updated_at), or_dash(sk->last_used_at),
-		       sk->sealed ? or_dash(sk->expires_at) : or_dash(sk->expired_at));
+		       mark_text(sk->updated_at, updated, sizeof(updated)),
+		       mark_text(sk->last_used_at, used, sizeof(used)),
+		       mark_text(sk->sealed ? sk->expires_at : sk->expired_at, expires, sizeof(expires)));
 	}
 }
 

@@ -169,6 +169,22 @@ def test_user_shows_an_expired_and_a_rejected_key_without_changing_them(stack):
     assert stack.redis_cli("HGET", name, "openaiApiKey") is not None  # the user's next request deletes it
 
 
+def test_user_escapes_the_marks_it_prints(stack):
+    # the marks come from Redis, where anyone with write access may put
+    # terminal escapes or line breaks: the table shows them escaped, as the
+    # activity lines are, never raw on the operator's terminal
+    user, key, ant, keys = make_user(stack)
+    name = "gofannon:users:{%s}:apiKeys" % user
+    stack.redis_cli("HSET", name, "openaiApiKey:updatedAt", "\x1b]0;owned\x07\x1b[2J",
+                    "openaiApiKey:lastUsedAt", "x\nfake-row", "anthropicApiKey:expiresAt", "\x1b[31m")
+    done = run(stack, "user", user)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout, repr(done.stdout)
+    assert "\nfake-row" not in done.stdout, done.stdout
+    rows = rows_of(done.stdout)
+    assert rows["openai"][0] == mask(key) and rows["openai"][3] == "x\\x0afake-row", rows
+
+
 def test_revoke_deletes_one_key_and_says_so_everywhere(stack):
     seed(stack)
     user, key, ant, keys = make_user(stack)
