@@ -189,7 +189,12 @@ static int read_system_tokens(const redisReply *reply, size_t n, long long *toke
 				*why = "a counter that is not a whole number";
 				return GK_ERR;
 			}
-			/* a sum past the range is still "over any allowance" */
+			/* below 0 only by a hand-made change (HINCRBY past zero):
+			 * none spent, as gofannon-keys stats reads it. From 0 up,
+			 * LLONG_MAX - tokens cannot overflow, and a sum past the
+			 * range is still "over any allowance" */
+			if (v < 0)
+				v = 0;
 			tokens[i] = v > LLONG_MAX - tokens[i] ? LLONG_MAX : tokens[i] + v;
 		}
 	}

@@ -177,6 +177,24 @@ def test_the_call_that_crosses_it_is_served_and_the_next_is_refused(stack):
     assert status["reason"] == "allowance" and status["available"] is False
 
 
+def test_a_negative_counter_written_by_hand_is_read_without_overflow(stack):
+    # an operator "refunding" tokens with HINCRBY past zero leaves a
+    # negative counter: it counts as 0, as gofannon-keys stats reads it,
+    # and the sum of input and output never overflows (it did: a worker
+    # killed under UBSan, else a wrapped sum read as "allowance spent")
+    now = "2026-11-28T22:41:02Z"
+    user = fresh(stack, now)
+    usage = "gofannon:usage:{%s}:2026-11" % user
+    stack.redis_cli("HSET", usage, "gemini:system:inputTokens", "-1", "gemini:system:outputTokens", "5")
+    status = provider_status(stack, user, "gemini")
+    assert status["systemKey"]["used"] == 5 and status["available"] is True, status
+    assert chat(stack, user, "gemini").status == 200
+    stack.redis_cli("HSET", usage, "gemini:system:inputTokens", "-9223372036854775808",
+                    "gemini:system:outputTokens", "-1")
+    status = provider_status(stack, user, "gemini")
+    assert status["systemKey"]["used"] == 0 and status["available"] is True, status
+
+
 def test_the_next_month_by_the_test_clock_is_allowed_again(stack):
     user = fresh(stack, "2026-12-31T23:59:59Z")
     assert chat(stack, user, "openai").status == 200
