@@ -291,8 +291,11 @@ def test_the_usage_is_read_only_for_a_system_key_call_with_an_allowance(stack):
     assert hmgets(stack, "GET", PROVIDERS, user) == 2
     # no allowance (anthropic: 0 in the environment): no read of the usage
     assert hmgets(stack, "POST", CHAT, user, dict(body, provider="anthropic")) == 1
-    # the user's own key: never measured, so never read
+    # the user's own key: never measured, so never read (the first call
+    # writes its last use, checking the key with one more HMGET; the next
+    # within the minute writes nothing)
     store_key(stack, user, "openai")
+    assert chat(stack, user, "openai").status == 200
     assert hmgets(stack, "POST", CHAT, user, dict(body, provider="openai")) == 1
 
 
