@@ -215,7 +215,8 @@ int keystore_scan_users(struct keystore *ks, struct arena *arena, char cursor[KE
  * pipelined HMGETs, one round trip per batch, so memory stays one batch
  * and a million users take a few thousand round trips. SCAN returns a
  * hash that exists for the whole walk at least once; one that is rehashed
- * while the walk runs may come twice, and then counts twice. */
+ * while the walk runs may come twice, and then counts twice. A name that
+ * holds another type (Redis answers WRONGTYPE) is left out, uncounted. */
 struct keystore_key_stats {
 	long long users;   /* users with a key stored that has not expired */
 	long long old;	   /* of those, stored (":updatedAt") before old_before */

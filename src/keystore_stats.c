@@ -46,10 +46,20 @@ static int append_hmgets(struct keystore *ks, struct walk *w, const redisReply *
 	return GK_OK;
 }
 
-/* Reads the replies of the batch's HMGETs, in order, visiting each. */
+/* 1 for Redis's answer to an HMGET of a name that holds another type: a
+ * stray key that matched the pattern, not the server failing. */
+static int wrong_type(const redisReply *r)
+{
+	return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
+/* Reads the replies of the batch's HMGETs, in order, visiting each; a
+ * name that is not a hash is left out (an operator's summary does not
+ * stop at one stray key) and not counted. */
 static int read_hmgets(struct keystore *ks, struct walk *w, size_t count)
 {
 	const char *why;
+	long long strays = 0;
 	int rc = GK_OK;
 
 	for (size_t i = 0; i < count; i++) {
@@ -63,7 +73,9 @@ static int read_hmgets(struct keystore *ks, struct walk *w, size_t count)
 		}
 		/* every reply is read even after a bad one, so none is left on
 		 * the connection */
-		if (rc == GK_OK && keystore_check_hmget(r, w->nfields, &why) != GK_OK)
+		if (rc == GK_OK && wrong_type(r))
+			strays++;
+		else if (rc == GK_OK && keystore_check_hmget(r, w->nfields, &why) != GK_OK)
 			rc = GK_ERR;
 		else if (rc == GK_OK)
 			w->visit(w, r);
@@ -71,7 +83,7 @@ static int read_hmgets(struct keystore *ks, struct walk *w, size_t count)
 	}
 	if (rc != GK_OK)
 		return keystore_unexpected_reply(ks, "HMGET", NULL, why);
-	w->hashes += (long long)count;
+	w->hashes += (long long)count - strays;
 	return GK_OK;
 }
 

@@ -133,6 +133,27 @@ def test_stats_on_10000_users_counts_exactly_with_scan_and_pipelined_reads(stack
         print("#   " + line)
 
 
+def test_a_stray_key_of_another_type_is_left_out_not_the_end_of_the_report(stack):
+    # a name that matches the walk's pattern but holds a string (or any
+    # other type) answers WRONGTYPE to HMGET: one stray key used to end
+    # the whole report with "Redis did not answer"
+    needs_test_hooks(stack)
+    stack.redis_cli("FLUSHALL")
+    for i in range(3):
+        stack.redis_cli("HSET", "gofannon:users:{stray-%d}:apiKeys" % i, "openaiApiKey", "v1.test.sealed",
+                        "openaiApiKey:updatedAt", RECENT)
+        stack.redis_cli("HSET", "gofannon:usage:{stray-%d}:2026-12" % i, "openai:system:inputTokens", "13",
+                        "openai:system:outputTokens", "7")
+    stack.redis_cli("SET", "gofannon:users:{stray-x}:apiKeys", "not a hash")
+    stack.redis_cli("RPUSH", "gofannon:usage:{stray-x}:2026-12", "not a hash")
+    proc = run_stats(stack)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:7]}
+    assert rows["openai"] == ["3", "0", "0", "60", "3", "40", "0"], proc.stdout
+    assert lines[7].startswith("read 3 key hashes and 3 usage hashes of 2026-12 in "), lines[7]
+
+
 def test_stats_without_redis_is_exit_1_with_a_sentence(stack):
     needs_test_hooks(stack)
     stack.redis_stop()
