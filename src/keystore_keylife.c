@@ -42,6 +42,10 @@ static int watch_holds(struct keystore *ks, const char *key, const char *field, 
 	freeReplyObject(reply);
 	if (same)
 		return GK_OK;
+	/* What the caller read is not what Redis holds: a cached copy, if
+	 * that is where it came from, is stale (its invalidation delayed), so
+	 * the next read goes to Redis rather than meet this conflict again. */
+	keystore_cache_written(ks, key);
 	reply = keystore_command_watched(ks, 1, unwatch, NULL);
 	if (!reply)
 		return GK_UNAVAILABLE;
