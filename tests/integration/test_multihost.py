@@ -286,8 +286,12 @@ def test_a_write_is_never_sent_to_a_second_instance(stack):
     resend both), and the DELETE's failure leaves no line in nginx's error
     log (that path's log is muted, as the provider-segment location's)."""
     a, b = stack.ports
-    holders = []  # users with a stored key, for the DELETEs, stored while both instances live
-    for n in range(40):
+    # Users with a stored key, for the DELETEs, stored while both instances
+    # live. Each DELETE the live instance answers uses one up, and once only
+    # DELETE is left every request is one: enough for several fail_timeout
+    # windows however fast the live instance answers.
+    holders = []
+    for n in range(200):
         user = "mh-holder-%d-%s" % (n, uuid.uuid4().hex[:8])
         key = "sk-multihost-" + uuid.uuid4().hex
         stack.remember_keys(key)
