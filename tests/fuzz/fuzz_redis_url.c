@@ -4,6 +4,48 @@
 #include "redis_url.h"
 #include "status.h"
 
+/* rot13 for letters, +5 for digits: a string of the same classes that
+ * differs from s wherever s has a letter or a digit. */
+static void disguise(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c >= 'a' && c <= 'z')
+			s[i] = (char)('a' + (c - 'a' + 13) % 26);
+		else if (c >= 'A' && c <= 'Z')
+			s[i] = (char)('A' + (c - 'A' + 13) % 26);
+		else if (c >= '0' && c <= '9')
+			s[i] = (char)('0' + (c - '0' + 5) % 10);
+	}
+}
+
+/* The error of url quotes password when it is the URL's own text: with
+ * the password disguised where the URL holds it (its user information,
+ * between "://" and "@"), the same error no longer holds it. A password
+ * that is a word of the message itself ("sentinel" in "redis-sentinel://")
+ * is still there then. A password the URL %-encodes is not looked for. */
+static int quotes_password(const char *url, const char *password)
+{
+	size_t plen = strlen(password);
+	char *copy = strdup(url), *from, *to, *at, err[256] = "";
+	struct redis_target t;
+	int quoted = 0;
+
+	if (!copy)
+		return 0;
+	from = strstr(copy, "://");
+	to = from ? strchr(from + 3, '@') : NULL;
+	at = to ? memmem(from + 3, (size_t)(to - from - 3), password, plen) : NULL;
+	if (at) {
+		disguise(at, plen);
+		redis_url_parse(copy, &t, err, sizeof(err));
+		quoted = strstr(err, password) == NULL;
+	}
+	free(copy);
+	return quoted;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct redis_target t;
@@ -32,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err[0] != '\0');
 		/* the message never quotes the password (checked where one is long
 		 * enough not to appear by chance) */
-		if (strlen(t.password) >= 8)
-			FUZZ_CHECK(strstr(err, t.password) == NULL);
+		if (strlen(t.password) >= 8 && strstr(err, t.password))
+			FUZZ_CHECK(!quotes_password(url, t.password));
 	}
 	free(url);
 	return 0;
