@@ -160,3 +160,20 @@ const struct jwks *app_token_keys(struct app *app, time_t now)
 	log_event(LOG_INFO, "token_keys_reloaded", "keys=%zu", fresh.count);
 	return &app->token_keys;
 }
+
+/* Loads what serve loads, from the same environment. */
+int app_load_for_command(struct config *config, struct app *app)
+{
+	char err[1024];
+
+	if (config_load(config, err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "bad_configuration", "error=\"%s\"", err);
+		return GK_ERR;
+	}
+	log_set_level(config->log_level);
+	if (app_load(app, config, err, sizeof(err)) != GK_OK) {
+		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
+		return GK_ERR;
+	}
+	return GK_OK;
+}

@@ -46,4 +46,9 @@ void app_release(struct app *app);
  * last good keys and logs event=reload_failed once per change. */
 const struct jwks *app_token_keys(struct app *app, time_t now);
 
+/* For a command other than serve (rekey, user, revoke): loads the
+ * configuration and the app from the same environment serve reads, logging
+ * what failed. GK_OK or GK_ERR. */
+int app_load_for_command(struct config *config, struct app *app);
+
 #endif

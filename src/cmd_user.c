@@ -17,23 +17,6 @@
 #define CMD_ARENA_MAX (1024 * 1024)
 #define MARK_SHOWN LOG_ESCAPE_SIZE(CLOCK_ISO_LEN) /* a time whole; anything longer is cut */
 
-/* Loads what serve loads, from the same environment. */
-static int load_app(struct config *config, struct app *app)
-{
-	char err[1024];
-
-	if (config_load(config, err, sizeof(err)) != GK_OK) {
-		log_event(LOG_ERROR, "bad_configuration", "error=\"%s\"", err);
-		return GK_ERR;
-	}
-	log_set_level(config->log_level);
-	if (app_load(app, config, err, sizeof(err)) != GK_OK) {
-		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
-		return GK_ERR;
-	}
-	return GK_OK;
-}
-
 /* The user id as the service would take it from nginx. */
 static int check_user(const char *user)
 {
@@ -149,7 +132,7 @@ int cmd_user(int argc, char **argv)
 	}
 	if (check_user(argv[1]) != GK_OK)
 		return 2;
-	if (load_app(&config, &app) != GK_OK)
+	if (app_load_for_command(&config, &app) != GK_OK)
 		return 1;
 	arena_init(&arena, CMD_ARENA_MAX);
 	rc = show_user(&app, &arena, argv[1]);
@@ -226,7 +209,7 @@ int cmd_revoke(int argc, char **argv)
 	}
 	if (check_user(argv[1]) != GK_OK)
 		return 2;
-	if (load_app(&config, &app) != GK_OK)
+	if (app_load_for_command(&config, &app) != GK_OK)
 		return 1;
 	p = revoke_provider(&app, argv[2]);
 	if (!p) {

@@ -79,23 +79,6 @@ static int cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
-/* Loads what serve loads, from the same environment. */
-static int load_for_command(struct config *config, struct app *app)
-{
-	char err[1024];
-
-	if (config_load(config, err, sizeof(err)) != GK_OK) {
-		log_event(LOG_ERROR, "bad_configuration", "error=\"%s\"", err);
-		return GK_ERR;
-	}
-	log_set_level(config->log_level);
-	if (app_load(app, config, err, sizeof(err)) != GK_OK) {
-		log_event(LOG_ERROR, "startup_failed", "error=\"%s\"", err);
-		return GK_ERR;
-	}
-	return GK_OK;
-}
-
 /* One log line for the record, one sentence for the operator. */
 static void report_rekey(int rc, const struct rekey_report *r, const char *kid)
 {
@@ -125,7 +108,7 @@ static int cmd_rekey(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (load_for_command(&config, &app) != GK_OK)
+	if (app_load_for_command(&config, &app) != GK_OK)
 		return 1;
 	rc = rekey_all(&app, &r);
 	report_rekey(rc, &r, keyring_current(&app.keyring)->kid);
@@ -210,7 +193,7 @@ static int cmd_serve(int argc, char **argv)
 		log_event(LOG_ERROR, "startup_failed", "error=\"unable to initialise libcurl\"");
 		return 1;
 	}
-	if (load_for_command(&config, &app) != GK_OK) {
+	if (app_load_for_command(&config, &app) != GK_OK) {
 		llm_global_cleanup();
 		return 1;
 	}
