@@ -31,7 +31,7 @@ void allowance_compute(long long allowance, long long used, time_t now, struct a
 	a->allowance = allowance > 0 ? allowance : 0;
 	a->used = used > 0 ? used : 0;
 	a->remaining = a->used >= a->allowance ? 0 : a->allowance - a->used;
-	a->resets_at = allowance_next_month(now);
+	a->resets_at = a->allowance > 0 ? allowance_next_month(now) : 0;
 	a->spent = a->allowance > 0 && a->used >= a->allowance;
 }
 

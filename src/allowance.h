@@ -25,7 +25,7 @@ struct allowance {
 	long long allowance; /* tokens per month; 0: the provider has none */
 	long long used;	     /* system-key tokens of this month */
 	long long remaining; /* allowance - used, never below 0 */
-	time_t resets_at;    /* the first second of the next UTC month */
+	time_t resets_at;    /* the first second of the next UTC month; 0 without an allowance */
 	int spent;	     /* used has reached the allowance */
 };
 

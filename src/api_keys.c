@@ -2,6 +2,7 @@
  * keys: health, me, keys (GET, PUT, DELETE), effective, providers, usage.
  * Keys are opened and masked behind resolve.h; nothing here sees a key in
  * full but the one a PUT stores. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -212,11 +213,14 @@ int api_keys_delete(struct exchange *ex)
 int api_keys_effective(struct exchange *ex)
 {
 	const struct provider *p = exchange_path_provider(ex);
-	struct effective_key eff;
+	struct stored_key *stored;
+	struct key_status eff;
 	struct jsonw w;
 
-	if (!p || exchange_resolve(ex, p, &eff) != GK_OK)
+	if (!p || !(stored = exchange_fetch_keys(ex)))
 		return GK_ERR;
+	resolve_key_status(&ex->app->keyring, &ex->app->envkeys, ex->user, p,
+			   &stored[p - ex->app->registry.providers], &eff);
 	exchange_writer(ex, &w);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "provider");
@@ -233,7 +237,6 @@ int api_keys_effective(struct exchange *ex)
 		jsonw_string(&w, eff.error);
 	}
 	jsonw_object_end(&w);
-	effective_key_wipe(&eff);
 	return exchange_reply(ex, &w);
 }
 
@@ -261,12 +264,10 @@ static void write_key_life(struct jsonw *w, const struct stored_key *sk)
 }
 
 /* The userKey member of a provider's status; eff was resolved from sk, so
- * the stored key is opened once per provider. */
+ * the stored key is opened (or its mask found) once per provider. */
 static void write_user_key_status(struct jsonw *w, const struct provider *p, const struct stored_key *sk,
-				  const struct effective_key *eff)
+				  const struct key_status *eff)
 {
-	char mask[MASK_MAX + 1];
-
 	if (!p->user_key_field) {
 		jsonw_null(w);
 		return;
@@ -275,7 +276,7 @@ static void write_user_key_status(struct jsonw *w, const struct provider *p, con
 	jsonw_key(w, "configured");
 	jsonw_bool(w, sk->sealed != NULL);
 	jsonw_key(w, "masked");
-	jsonw_string(w, effective_key_mask(eff, mask));
+	jsonw_string(w, eff->masked);
 	jsonw_key(w, "updatedAt");
 	jsonw_string(w, sk->updated_at);
 	write_key_life(w, sk);
@@ -309,16 +310,9 @@ static void write_system_key_status(struct jsonw *w, const struct allowance *a)
 	jsonw_object_end(w);
 }
 
-static void write_provider_status(struct exchange *ex, struct jsonw *w, const struct provider *p,
-				  const struct stored_key *sk, const struct allowance *a)
+/* The members of a provider's status that only the registry decides. */
+static void write_status_head(struct jsonw *w, const struct provider *p)
 {
-	struct effective_key eff;
-	int spent;
-
-	resolve_effective_key(&ex->app->keyring, &ex->app->envkeys, ex->user, p, sk, &eff);
-	/* the system key would be used, and the user has spent its allowance */
-	spent = eff.has_key && eff.source == SOURCE_ENV && a->spent;
-	jsonw_object_begin(w);
 	jsonw_key(w, "id");
 	jsonw_string(w, p->id);
 	jsonw_key(w, "name");
@@ -333,6 +327,70 @@ static void write_provider_status(struct exchange *ex, struct jsonw *w, const st
 	 * never derives it. */
 	jsonw_key(w, "userKeyField");
 	jsonw_string(w, p->user_key_field);
+}
+
+/* Those members of every provider, written once per registry
+ * (registry.serial) instead of escaped anew on every request: most of the
+ * bytes of /api/providers. text[i] NULL: written the long way. */
+static struct {
+	unsigned long serial;
+	char *text[REGISTRY_MAX_PROVIDERS];
+	size_t len[REGISTRY_MAX_PROVIDERS];
+} status_heads;
+
+#define STATUS_HEAD_MAX (64 * 1024)
+
+static void status_heads_build(const struct registry *reg)
+{
+	struct arena arena;
+
+	for (size_t i = 0; i < REGISTRY_MAX_PROVIDERS; i++) {
+		free(status_heads.text[i]);
+		status_heads.text[i] = NULL;
+	}
+	status_heads.serial = reg->serial;
+	arena_init(&arena, 2 * STATUS_HEAD_MAX);
+	for (size_t i = 0; i < reg->count; i++) {
+		const char *members;
+		struct jsonw w;
+		size_t len;
+
+		jsonw_init(&w, &arena, STATUS_HEAD_MAX);
+		jsonw_object_begin(&w);
+		write_status_head(&w, &reg->providers[i]);
+		jsonw_object_end(&w);
+		members = jsonw_members_of(&w, &len);
+		if (members && (status_heads.text[i] = malloc(len))) {
+			memcpy(status_heads.text[i], members, len);
+			status_heads.len[i] = len;
+		}
+		arena_release(&arena);
+	}
+}
+
+static void put_status_head(struct jsonw *w, const struct registry *reg, const struct provider *p)
+{
+	size_t i = (size_t)(p - reg->providers);
+
+	if (status_heads.serial != reg->serial)
+		status_heads_build(reg);
+	if (status_heads.text[i])
+		jsonw_members(w, status_heads.text[i], status_heads.len[i]);
+	else
+		write_status_head(w, p);
+}
+
+static void write_provider_status(struct exchange *ex, struct jsonw *w, const struct provider *p,
+				  const struct stored_key *sk, const struct allowance *a)
+{
+	struct key_status eff;
+	int spent;
+
+	resolve_key_status(&ex->app->keyring, &ex->app->envkeys, ex->user, p, sk, &eff);
+	/* the system key would be used, and the user has spent its allowance */
+	spent = eff.has_key && eff.source == SOURCE_ENV && a->spent;
+	jsonw_object_begin(w);
+	put_status_head(w, &ex->app->registry, p);
 	jsonw_key(w, "userKey");
 	write_user_key_status(w, p, sk, &eff);
 	jsonw_key(w, "envKey");
@@ -353,7 +411,6 @@ static void write_provider_status(struct exchange *ex, struct jsonw *w, const st
 	else
 		jsonw_null(w);
 	jsonw_object_end(w);
-	effective_key_wipe(&eff);
 }
 
 int api_keys_providers(struct exchange *ex)

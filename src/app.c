@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mask_memo.h"
 #include "status.h"
 
 struct loaded {
@@ -116,6 +117,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
 		return GK_ERR;
 	release_loaded(app);
 	take_loaded(app, &l);
+	mask_memo_clear(); /* masks opened with the keyring just replaced */
 	return GK_OK;
 }
 

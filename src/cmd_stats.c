@@ -103,7 +103,7 @@ static void print_stats(const struct registry *reg, const struct stats *st)
 int cmd_stats(int argc, char **argv)
 {
 	struct config config;
-	struct registry reg = { NULL, 0 };
+	struct registry reg = { 0 };
 	struct keystore ks;
 	struct stats st;
 	int rc, status = 1;

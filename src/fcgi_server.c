@@ -291,8 +291,12 @@ static int write_response(FCGX_Request *rq, const struct http_response *resp, st
 	head = response_head(resp, body_len, arena, &head_len);
 	if (!head)
 		return GK_ERR;
+	/* No flush: what fits libfcgi's buffer leaves with the end of the
+	 * request (fcgi_finish), the reply and its end records in one write
+	 * and one wakeup of nginx. A peer gone is then seen here only for a
+	 * reply larger than the buffer. */
 	if (FCGX_PutStr(head, (int)head_len, rq->out) != (int)head_len ||
-	    FCGX_PutStr(body, (int)body_len, rq->out) != (int)body_len || FCGX_FFlush(rq->out) != 0)
+	    FCGX_PutStr(body, (int)body_len, rq->out) != (int)body_len)
 		return GK_ERR;
 	return GK_OK;
 }

@@ -10,8 +10,10 @@ void jsonw_init(struct jsonw *w, struct arena *arena, size_t max)
 	w->max = max;
 }
 
-/* Makes room for n more bytes and the final NUL. */
-static int reserve(struct jsonw *w, size_t n)
+/* reserve() when the buffer must grow (or the writer failed, or the cap
+ * is passed). The buffer never grows past max + 1, so that room in it is
+ * room under the cap. */
+static int reserve_grow(struct jsonw *w, size_t n)
 {
 	size_t want, cap;
 	char *grown;
@@ -28,6 +30,8 @@ static int reserve(struct jsonw *w, size_t n)
 	cap = w->cap ? w->cap * 2 : 1024;
 	while (cap < want)
 		cap *= 2;
+	if (cap > w->max + 1)
+		cap = w->max + 1;
 	grown = arena_alloc_uninit(w->arena, cap); /* written before it is read */
 	if (!grown) {
 		w->failed = 1;
@@ -38,6 +42,14 @@ static int reserve(struct jsonw *w, size_t n)
 	w->buf = grown;
 	w->cap = cap;
 	return 1;
+}
+
+/* Makes room for n more bytes and the final NUL. */
+static inline int reserve(struct jsonw *w, size_t n)
+{
+	if (!w->failed && w->cap - w->len > n)
+		return 1;
+	return reserve_grow(w, n);
 }
 
 static void put(struct jsonw *w, const char *s, size_t n)
@@ -142,6 +154,28 @@ static void put_escaped(struct jsonw *w, const char *s)
 	put(w, "\"", 1);
 }
 
+/* s in quotes, then tail[0..tail_len): one reservation and copy when s
+ * needs no escape, as keys and most values do. */
+static void put_quoted(struct jsonw *w, const char *s, const char *tail, size_t tail_len)
+{
+	size_t plain = plain_run(s);
+	char *at;
+
+	if (s[plain] != '\0') {
+		put_escaped(w, s);
+		put(w, tail, tail_len);
+		return;
+	}
+	if (!reserve(w, plain + 2 + tail_len))
+		return;
+	at = w->buf + w->len;
+	at[0] = '"';
+	memcpy(at + 1, s, plain);
+	at[plain + 1] = '"';
+	memcpy(at + plain + 2, tail, tail_len);
+	w->len += plain + 2 + tail_len;
+}
+
 void jsonw_key(struct jsonw *w, const char *key)
 {
 	if (w->depth == 0 || w->after_key) {
@@ -149,8 +183,7 @@ void jsonw_key(struct jsonw *w, const char *key)
 		return;
 	}
 	begin_item(w);
-	put_escaped(w, key);
-	put(w, ":", 1);
+	put_quoted(w, key, ":", 1);
 	w->after_key = 1;
 }
 
@@ -161,7 +194,7 @@ void jsonw_string(struct jsonw *w, const char *s)
 		return;
 	}
 	begin_item(w);
-	put_escaped(w, s);
+	put_quoted(w, s, "", 0);
 }
 
 void jsonw_bool(struct jsonw *w, int value)
@@ -227,6 +260,29 @@ void jsonw_int(struct jsonw *w, long long value)
 
 	begin_item(w);
 	put(w, text, (size_t)n);
+}
+
+void jsonw_members(struct jsonw *w, const char *members, size_t len)
+{
+	if (w->depth == 0 || w->after_key) {
+		w->failed = 1;
+		return;
+	}
+	if (len == 0)
+		return;
+	begin_item(w);
+	put(w, members, len);
+}
+
+const char *jsonw_members_of(struct jsonw *w, size_t *len)
+{
+	size_t n;
+	const char *text = jsonw_finish(w, &n);
+
+	if (!text || n < 2 || text[0] != '{' || text[n - 1] != '}')
+		return NULL;
+	*len = n - 2;
+	return text + 1;
 }
 
 void jsonw_reset(struct jsonw *w)

@@ -39,6 +39,13 @@ void jsonw_null(struct jsonw *w);
 /* A string of len bytes that may hold NULs (a provider's text). */
 void jsonw_string_len(struct jsonw *w, const char *s, size_t len);
 void jsonw_int(struct jsonw *w, long long value);
+/* Members already written as JSON ("a":1,"b":"x", an object's text without
+ * its braces, as jsonw_members_of() gives it), put into the object being
+ * written as they are. */
+void jsonw_members(struct jsonw *w, const char *members, size_t len);
+/* The members of the finished text of a writer that wrote one object:
+ * *len bytes from the returned pointer; NULL when it is not one. */
+const char *jsonw_members_of(struct jsonw *w, size_t *len);
 /* The text written, NUL-terminated, with its length; NULL on failure
  * (cap reached, arena exhausted, unbalanced nesting). */
 const char *jsonw_finish(struct jsonw *w, size_t *len);

@@ -124,15 +124,18 @@ int keylife_fetch(struct keystore *ks, struct arena *arena, const char *user, co
 		  const char *client, struct stored_key *out)
 {
 	time_t now = clock_now();
-	char iso[CLOCK_ISO_LEN + 1];
+	char iso[CLOCK_ISO_LEN + 1] = ""; /* now, once a key has expired */
 
-	clock_format_iso(now, iso);
 	for (int attempt = 0; attempt < KEYLIFE_FETCH_ATTEMPTS; attempt++) {
 		int rc = keystore_fetch(ks, arena, user, reg, out);
 
-		for (size_t i = 0; i < reg->count && rc == GK_OK; i++)
-			if (out[i].sealed && keylife_expired(out[i].expires_at, now))
-				rc = expire_one(ks, arena, user, &reg->providers[i], client, iso, &out[i]);
+		for (size_t i = 0; i < reg->count && rc == GK_OK; i++) {
+			if (!out[i].sealed || !keylife_expired(out[i].expires_at, now))
+				continue;
+			if (!iso[0])
+				clock_format_iso(now, iso);
+			rc = expire_one(ks, arena, user, &reg->providers[i], client, iso, &out[i]);
+		}
 		/* another request stored or deleted the key first: read again */
 		if (rc != GK_CONFLICT)
 			return rc;

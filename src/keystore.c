@@ -289,9 +289,25 @@ int keystore_fits(int n, size_t len)
 	return n < 0 || (size_t)n >= len ? GK_ERR : GK_OK;
 }
 
+/* "<prefix>" USERS_INFIX "<user>}<suffix>", with memcpy: every request
+ * names its user's hash. */
 int keystore_user_name(const struct keystore *ks, const char *user, const char *suffix, char *out, size_t len)
 {
-	return keystore_fits(snprintf(out, len, "%s" USERS_INFIX "%s}%s", ks->prefix, user, suffix), len);
+	size_t prefix = strlen(ks->prefix), infix = sizeof(USERS_INFIX) - 1, name = strlen(user);
+	size_t tail = strlen(suffix);
+	char *at = out;
+
+	if (prefix + infix + name + 1 + tail >= len)
+		return GK_ERR;
+	memcpy(at, ks->prefix, prefix);
+	at += prefix;
+	memcpy(at, USERS_INFIX, infix);
+	at += infix;
+	memcpy(at, user, name);
+	at += name;
+	*at++ = '}';
+	memcpy(at, suffix, tail + 1);
+	return GK_OK;
 }
 
 int keystore_user_key(const struct keystore *ks, const char *user, char *out, size_t len)
@@ -388,7 +404,7 @@ static int copy_stored_key(struct arena *arena, redisReply **e, struct stored_ke
  * keys (its key and its marks), index[k] the registry index of the k-th
  * such provider. Built once: the names are the same for every request. */
 struct keystore_fetch_plan {
-	const struct registry *reg;
+	unsigned long serial; /* of the registry it was built for */
 	size_t argc, count;
 	size_t *index;
 	const char **argv;
@@ -411,7 +427,7 @@ static struct keystore_fetch_plan *fetch_plan_build(const struct registry *reg)
 				 (2 + KEY_SUFFIXES * providers) * sizeof(char *) + names);
 	if (!plan)
 		return NULL;
-	plan->reg = reg;
+	plan->serial = reg->serial;
 	plan->index = (size_t *)(plan + 1);
 	plan->argv = (const char **)(plan->index + providers);
 	text = (char *)(plan->argv + 2 + KEY_SUFFIXES * providers);
@@ -438,7 +454,7 @@ static struct keystore_fetch_plan *fetch_plan_build(const struct registry *reg)
 
 static const struct keystore_fetch_plan *fetch_plan(struct keystore *ks, const struct registry *reg)
 {
-	if (ks->fetch_plan && ks->fetch_plan->reg != reg) {
+	if (ks->fetch_plan && ks->fetch_plan->serial != reg->serial) {
 		free(ks->fetch_plan);
 		ks->fetch_plan = NULL;
 	}
@@ -453,7 +469,8 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	const struct keystore_fetch_plan *plan = fetch_plan(ks, reg);
 	const char **argv;
 	char key[KEY_NAME_MAX];
-	redisReply *reply;
+	const redisReply *reply;
+	redisReply *owned;
 	const char *why;
 	int rc = GK_OK;
 
@@ -470,7 +487,7 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	/* One HMGET for every provider's key and marks: a request reads
 	 * Redis once, and the marks (expiry, last used) come with it; the
 	 * per-worker cache may answer it (keystore_cache.h). */
-	reply = keystore_cached_read(ks, key, (int)plan->argc, argv);
+	reply = keystore_cached_read(ks, key, (int)plan->argc, argv, &owned);
 	if (!reply)
 		return GK_UNAVAILABLE;
 	if (keystore_check_hmget(reply, KEY_SUFFIXES * plan->count, &why) != GK_OK) {
@@ -480,7 +497,7 @@ int keystore_fetch(struct keystore *ks, struct arena *arena, const char *user, c
 	for (size_t k = 0; k < plan->count && rc == GK_OK; k++)
 		rc = copy_stored_key(arena, &reply->element[KEY_SUFFIXES * k], &out[plan->index[k]]);
 out:
-	freeReplyObject(reply);
+	freeReplyObject(owned);
 	if (rc != GK_OK)
 		memset(out, 0, reg->count * sizeof(*out));
 	return rc;

@@ -263,10 +263,10 @@ fail:
 	return NULL;
 }
 
-struct redisReply *keystore_cache_lookup(struct keystore_cache *c, const char *key, int argc,
-					 const char **argv, long long now_ms)
+const struct redisReply *keystore_cache_lookup(struct keystore_cache *c, const char *key, int argc,
+					       const char **argv, long long now_ms)
 {
-	size_t len = strlen(key), ignored = 0;
+	size_t len = strlen(key);
 	struct cache_entry *e = find(c, key, len, name_hash(key, len));
 
 	if (!e || !args_match(e, argc, argv))
@@ -277,7 +277,7 @@ struct redisReply *keystore_cache_lookup(struct keystore_cache *c, const char *k
 	}
 	lru_unlink(c, e);
 	lru_push(c, e);
-	return reply_copy(e->reply, &ignored);
+	return e->reply;
 }
 
 int keystore_cache_store(struct keystore_cache *c, const char *key, int argc, const char **argv,
@@ -580,14 +580,16 @@ void keystore_cache_written(struct keystore *ks, const char *key)
 		keystore_cache_evict(ks->cache, key, strlen(key));
 }
 
-struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, int argc, const char **argv)
+const struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, int argc,
+					      const char **argv, struct redisReply **owned)
 {
 	struct keystore_cache *c = ks->cache;
 	redisReply *reply;
 	long long now;
 
+	*owned = NULL;
 	if (!c)
-		return keystore_command(ks, argc, argv, NULL);
+		return *owned = keystore_command(ks, argc, argv, NULL);
 	now = monotonic_ms();
 	if (ks->ctx && !c->sub && now >= c->retry_at_ms)
 		keystore_cache_attach(ks); /* on failure ks->ctx is gone: the command connects */
@@ -597,11 +599,14 @@ struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, in
 				  "reason=\"a connection to Redis closed, or the invalidations are out of "
 				  "step\"");
 			keystore_drop(ks); /* both connections, and the cache with them */
-		} else if ((reply = keystore_cache_lookup(c, key, argc, argv, now))) {
-			return reply;
+		} else {
+			const redisReply *hit = keystore_cache_lookup(c, key, argc, argv, now);
+
+			if (hit)
+				return hit;
 		}
 	}
-	reply = keystore_command(ks, argc, argv, NULL);
+	reply = *owned = keystore_command(ks, argc, argv, NULL);
 	/* Kept only when read on a tracked connection: Redis then tells of
 	 * every change after this read. Not kept is just a miss next time. */
 	if (reply && c->sub)

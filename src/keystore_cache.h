@@ -56,11 +56,13 @@ struct keystore_cache *keystore_cache_new(size_t max_entries, size_t max_bytes, 
 /* Frees the table and closes the invalidation connection. NULL is fine. */
 void keystore_cache_free(struct keystore_cache *c);
 
-/* A copy of the stored reply of the read argv (argc arguments, argv[0] the
- * command) of key, for the caller to freeReplyObject(); NULL on a miss, an
- * entry older than max_age_ms at now_ms (dropped then) or out of memory. */
-struct redisReply *keystore_cache_lookup(struct keystore_cache *c, const char *key, int argc,
-					 const char **argv, long long now_ms);
+/* The stored reply of the read argv (argc arguments, argv[0] the command)
+ * of key, lent: it stays the cache's, valid until the next call that
+ * stores, evicts, clears or looks up (a hit costs no copy; the caller
+ * copies out what it keeps). NULL on a miss, or for an entry older than
+ * max_age_ms at now_ms (dropped then). */
+const struct redisReply *keystore_cache_lookup(struct keystore_cache *c, const char *key, int argc,
+					       const char **argv, long long now_ms);
 
 /* Stores a copy of reply as the answer to argv for key, replacing the
  * key's entry, then drops least recently used entries to fit the bounds.

@@ -82,11 +82,14 @@ int keystore_unexpected_reply(struct keystore *ks, const char *command, const st
  * GK_UNAVAILABLE with the connection dropped). keystore_cache_detach: on
  * every drop, closes it and forgets everything. keystore_cached_read: a
  * read command of key (keystore_command's contract) answered from the cache
- * when it holds a fresh reply to the same argv. keystore_cache_written:
+ * when it holds a fresh reply to the same argv; the reply is lent until the
+ * next keystore call, and *owned is what the caller frees (NULL for a
+ * hit, the reply itself when Redis answered). keystore_cache_written:
  * every write to a key that may be cached calls it with that key. */
 int keystore_cache_attach(struct keystore *ks);
 void keystore_cache_detach(struct keystore *ks);
-struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, int argc, const char **argv);
+const struct redisReply *keystore_cached_read(struct keystore *ks, const char *key, int argc,
+					      const char **argv, struct redisReply **owned);
 void keystore_cache_written(struct keystore *ks, const char *key);
 
 /* *out = a copy (in arena) of a string reply r, NULL for any other type;

@@ -340,8 +340,11 @@ int registry_parse(struct registry *reg, const char *json, size_t len, char *err
 	int rc = GK_ERR;
 	size_t n;
 
+	static unsigned long parsed;
+
 	reg->providers = NULL;
 	reg->count = 0;
+	reg->serial = ++parsed;
 	if (!tok)
 		return set_error(err, errlen, "out of memory");
 	root = json_tokener_parse_ex(tok, json, (int)len);

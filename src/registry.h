@@ -43,6 +43,10 @@ struct provider {
 struct registry {
 	struct provider *providers;
 	size_t count;
+	/* Different for every registry parsed in this process: what is
+	 * derived from a registry once and kept (the keystore's HMGET names,
+	 * the status members of /api/providers) is rebuilt when it changes. */
+	unsigned long serial;
 };
 
 /* Parses registry JSON. Returns GK_OK, or GK_ERR with a message in err that

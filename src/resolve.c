@@ -3,6 +3,20 @@
 #include <string.h>
 
 #include "log.h"
+#include "mask_memo.h"
+
+/* The provider's system-wide key when it is set and not too long. */
+static const char *usable_system_key(const struct envkeys *env, const struct provider *provider)
+{
+	const char *key = envkeys_of(env, provider);
+
+	return key && strlen(key) <= API_KEY_MAX ? key : NULL;
+}
+
+static int has_stored_key(const struct provider *provider, const struct stored_key *stored)
+{
+	return provider->user_key_field && stored && stored->sealed;
+}
 
 void resolve_effective_key(const struct keyring *ring, const struct envkeys *env, const char *user,
 			   const struct provider *provider, const struct stored_key *stored,
@@ -14,7 +28,7 @@ void resolve_effective_key(const struct keyring *ring, const struct envkeys *env
 	out->has_key = 0;
 	out->error = NULL;
 	secret_clear(&out->key);
-	if (provider->user_key_field && stored && stored->sealed) {
+	if (has_stored_key(provider, stored)) {
 		enum open_result result = open_value(ring, user, provider->id, stored->sealed,
 						     stored->sealed_len, &out->key);
 
@@ -24,8 +38,8 @@ void resolve_effective_key(const struct keyring *ring, const struct envkeys *env
 			out->error = open_result_detail(result);
 		return;
 	}
-	system_key = envkeys_of(env, provider);
-	if (system_key && strlen(system_key) <= API_KEY_MAX) {
+	system_key = usable_system_key(env, provider);
+	if (system_key) {
 		out->source = SOURCE_ENV;
 		out->has_key = 1;
 		out->key.len = strlen(system_key);
@@ -51,23 +65,62 @@ const char *key_source_name(enum key_source source)
 	return NULL;
 }
 
-const char *resolve_stored_mask(const struct keyring *ring, const char *user, const struct provider *provider,
-				const struct stored_key *stored, char mask[MASK_MAX + 1])
+/* Masks the stored key into mask: the remembered mask of its sealed
+ * value, else the key opened, masked and wiped (and the mask remembered). */
+static enum open_result stored_mask(const struct keyring *ring, const char *user,
+				    const struct provider *provider, const struct stored_key *stored,
+				    char mask[MASK_MAX + 1])
 {
 	struct secret plain;
 	enum open_result result;
 
+	if (mask_memo_find(user, provider->id, stored->sealed, stored->sealed_len, mask))
+		return OPEN_OK;
+	result = open_value(ring, user, provider->id, stored->sealed, stored->sealed_len, &plain);
+	if (result != OPEN_OK)
+		return result;
+	mask_key(plain.value, plain.len, mask);
+	secret_wipe(&plain);
+	mask_memo_keep(user, provider->id, stored->sealed, stored->sealed_len, mask);
+	return OPEN_OK;
+}
+
+const char *resolve_stored_mask(const struct keyring *ring, const char *user, const struct provider *provider,
+				const struct stored_key *stored, char mask[MASK_MAX + 1])
+{
+	enum open_result result;
+
 	if (!stored->sealed)
 		return NULL;
-	result = open_value(ring, user, provider->id, stored->sealed, stored->sealed_len, &plain);
+	result = stored_mask(ring, user, provider, stored, mask);
 	if (result != OPEN_OK) {
 		log_event(LOG_WARN, "stored_key_unreadable", "provider=%s reason=%d", provider->id,
 			  (int)result);
 		return NULL;
 	}
-	mask_key(plain.value, plain.len, mask);
-	secret_wipe(&plain);
 	return mask;
+}
+
+void resolve_key_status(const struct keyring *ring, const struct envkeys *env, const char *user,
+			const struct provider *provider, const struct stored_key *stored,
+			struct key_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (has_stored_key(provider, stored)) {
+		enum open_result result = stored_mask(ring, user, provider, stored, out->mask);
+
+		out->source = SOURCE_USER;
+		out->has_key = result == OPEN_OK;
+		if (out->has_key)
+			out->masked = out->mask;
+		else
+			out->error = open_result_detail(result);
+		return;
+	}
+	if (usable_system_key(env, provider)) {
+		out->source = SOURCE_ENV;
+		out->has_key = 1;
+	}
 }
 
 const char *effective_key_mask(const struct effective_key *key, char mask[MASK_MAX + 1])

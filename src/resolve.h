@@ -35,9 +35,29 @@ void effective_key_wipe(struct effective_key *key);
 
 /* The mask of the user's stored key into mask, or NULL when none is stored
  * or it does not open (logged; GET /api/keys shows it as null, and
- * .../effective says why). The opened key is wiped before this returns. */
+ * .../effective says why). The opened key is wiped before this returns;
+ * the mask is remembered (mask_memo.h), so the same sealed value is opened
+ * once per process. */
 const char *resolve_stored_mask(const struct keyring *ring, const char *user, const struct provider *provider,
 				const struct stored_key *stored, char mask[MASK_MAX + 1]);
+
+/* What resolve_effective_key decides, without the key: its source,
+ * whether there is one, why a stored one does not open, and the mask of
+ * the user's own key (masked NULL for a system key: never shown, not even
+ * masked). For the replies that show a key's state (/api/providers,
+ * .../effective): no key is held, and a remembered mask spares the
+ * opening (mask_memo.h). */
+struct key_status {
+	enum key_source source;
+	int has_key;
+	const char *error;
+	const char *masked; /* mask, or NULL */
+	char mask[MASK_MAX + 1];
+};
+
+void resolve_key_status(const struct keyring *ring, const struct envkeys *env, const char *user,
+			const struct provider *provider, const struct stored_key *stored,
+			struct key_status *out);
 
 /* The mask of key into mask when it is the user's own key, opened; else
  * NULL: a system-wide key is never shown, not even masked. */

@@ -31,7 +31,7 @@ static int pattern_matches(const char *pattern, const char *path, char *provider
 
 	provider[0] = '\0';
 	while (*pattern && *path) {
-		if (strncmp(pattern, capture, sizeof(capture) - 1) == 0) {
+		if (*pattern == capture[0] && strncmp(pattern, capture, sizeof(capture) - 1) == 0) {
 			size_t len = strcspn(path, "/");
 
 			if (len == 0 || len > ROUTE_SEGMENT_MAX)

@@ -75,7 +75,7 @@ static void test_used_and_remaining(void **state)
 	allowance_compute(1000, 0, now, &a);
 	assert_true(a.remaining == 1000 && !a.spent);
 	allowance_compute(0, 5000, now, &a);
-	assert_true(a.allowance == 0 && !a.spent && a.remaining == 0);
+	assert_true(a.allowance == 0 && !a.spent && a.remaining == 0 && a.resets_at == 0);
 	allowance_compute(REGISTRY_ALLOWANCE_MAX, 9223372036854775807LL, now, &a);
 	assert_true(a.spent && a.remaining == 0);
 }
@@ -85,7 +85,7 @@ static void test_used_and_remaining(void **state)
 static void test_no_allowance_asks_nothing(void **state)
 {
 	struct provider providers[] = { { .id = "openai" }, { .id = "anthropic" } };
-	struct registry reg = { providers, 2 };
+	struct registry reg = { .providers = providers, .count = 2 };
 	struct redis_target target;
 	struct keystore ks;
 	struct allowance a[2];

@@ -258,6 +258,66 @@ static void test_jsonw_refuses_unbalanced_nesting(void **state)
 	arena_release(&arena);
 }
 
+/* Members written once (jsonw_members_of) go into later objects as they
+ * are, first or after others, with the commas JSON needs. */
+static void test_jsonw_members_written_once(void **state)
+{
+	struct arena arena;
+	struct jsonw once, w;
+	const char *members, *text;
+	size_t len, n;
+
+	(void)state;
+	arena_init(&arena, ARENA_CAP);
+	jsonw_init(&once, &arena, 1024);
+	jsonw_object_begin(&once);
+	jsonw_key(&once, "id");
+	jsonw_string(&once, "open\"ai");
+	jsonw_key(&once, "userKeys");
+	jsonw_bool(&once, 1);
+	jsonw_object_end(&once);
+	members = jsonw_members_of(&once, &n);
+	assert_non_null(members);
+	assert_int_equal(n, strlen("\"id\":\"open\\\"ai\",\"userKeys\":true"));
+
+	jsonw_init(&w, &arena, 1024);
+	jsonw_array_begin(&w);
+	jsonw_object_begin(&w);
+	jsonw_members(&w, members, n);
+	jsonw_key(&w, "available");
+	jsonw_bool(&w, 0);
+	jsonw_object_end(&w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "first");
+	jsonw_null(&w);
+	jsonw_members(&w, members, n);
+	jsonw_members(&w, "", 0); /* nothing: no stray comma */
+	jsonw_object_end(&w);
+	jsonw_array_end(&w);
+	text = jsonw_finish(&w, &len);
+	assert_non_null(text);
+	assert_string_equal(text, "[{\"id\":\"open\\\"ai\",\"userKeys\":true,\"available\":false},"
+				  "{\"first\":null,\"id\":\"open\\\"ai\",\"userKeys\":true}]");
+
+	/* only inside an object, and never as a member's value */
+	jsonw_init(&w, &arena, 1024);
+	jsonw_members(&w, members, n);
+	assert_null(jsonw_finish(&w, &len));
+	jsonw_init(&w, &arena, 1024);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "k");
+	jsonw_members(&w, members, n);
+	jsonw_null(&w);
+	jsonw_object_end(&w);
+	assert_null(jsonw_finish(&w, &len));
+	/* a writer that wrote an array has no members */
+	jsonw_init(&once, &arena, 1024);
+	jsonw_array_begin(&once);
+	jsonw_array_end(&once);
+	assert_null(jsonw_members_of(&once, &n));
+	arena_release(&arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_jsonw_refuses_past_the_cap),
 		cmocka_unit_test(test_jsonw_refuses_when_the_arena_is_full),
 		cmocka_unit_test(test_jsonw_refuses_unbalanced_nesting),
+		cmocka_unit_test(test_jsonw_members_written_once),
 	};
 
 	return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);

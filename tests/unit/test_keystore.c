@@ -169,7 +169,7 @@ static void test_names_that_do_not_fit(void **state)
 static void test_usage_counters_read(void **state)
 {
 	struct provider providers[] = { { .id = "openai" }, { .id = "anthropic" }, { .id = "gemini" } };
-	struct registry reg = { providers, ARRAY_SIZE(providers) };
+	struct registry reg = { .providers = providers, .count = ARRAY_SIZE(providers) };
 	redisReply r[] = {
 		PAIR("anthropic:outputTokens", "7"),
 		PAIR("openai:requests", "3"),
@@ -245,7 +245,7 @@ static void test_usage_counters_refused(void **state)
 	static const char *const bad_values[] = { "",	 "abc", "12abc", " 12", "12 ",
 						  "+12", "1.5", "0x10",	 "-",	"99999999999999999999" };
 	struct provider providers[] = { { .id = "openai" } };
-	struct registry reg = { providers, 1 };
+	struct registry reg = { .providers = providers, .count = 1 };
 	redisReply field = string_reply("openai:requests"), ok = string_reply("3"),
 		   nil = typed(REDIS_REPLY_NIL);
 	redisReply number = typed(REDIS_REPLY_INTEGER),

@@ -352,7 +352,7 @@ static void test_registry_errors(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(error_cases); i++) {
 		const struct error_case *c = &error_cases[i];
-		struct registry reg = { (struct provider *)&reg, 99 };
+		struct registry reg = { .providers = (struct provider *)&reg, .count = 99 };
 		char err[256] = "";
 
 		if (registry_parse(&reg, c->json, strlen(c->json), err, sizeof(err)) != GK_ERR)

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "keyring.h"
+#include "mask_memo.h"
 #include "resolve.h"
 #include "seal.h"
 #include "status.h"
@@ -102,12 +103,40 @@ static void test_the_stored_mask(void **state)
 	keyring_release(&f.ring);
 }
 
+/* The mask of a sealed value is opened once, then remembered; the memory
+ * never answers for another user, nor after the keyring is cleared. */
+static void test_the_stored_mask_is_opened_once(void **state)
+{
+	struct fixture f;
+	struct keyring other;
+	char mask[MASK_MAX + 1], err[256] = "";
+	const char ring[] = "new:" KEY0 "\n";
+
+	(void)state;
+	setup(&f, 0);
+	mask_memo_clear();
+	store(&f, "alice", USER_KEY);
+	assert_string_equal(resolve_stored_mask(&f.ring, "alice", &f.openai, &f.stored, mask), "sk-...abcd");
+	assert_int_equal(mask_memo_count(), 1);
+	/* the sealed text names master key "cur": a keyring without it still
+	 * gets the remembered mask, until whoever replaced the keyring clears */
+	assert_int_equal(keyring_parse(&other, ring, strlen(ring), err, sizeof(err)), GK_OK);
+	assert_string_equal(resolve_stored_mask(&other, "alice", &f.openai, &f.stored, mask), "sk-...abcd");
+	assert_null(resolve_stored_mask(&other, "bob", &f.openai, &f.stored, mask));
+	mask_memo_clear();
+	assert_null(resolve_stored_mask(&other, "alice", &f.openai, &f.stored, mask));
+	assert_int_equal(mask_memo_count(), 0);
+	keyring_release(&other);
+	keyring_release(&f.ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_the_user_key_comes_before_the_system_key),
 		cmocka_unit_test(test_an_unreadable_user_key_is_not_replaced),
 		cmocka_unit_test(test_the_stored_mask),
+		cmocka_unit_test(test_the_stored_mask_is_opened_once),
 	};
 
 	if (sodium_init() < 0)

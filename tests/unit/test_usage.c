@@ -53,7 +53,7 @@ static void test_amounts_of_one_request(void **state)
 static void test_json_of_the_counters(void **state)
 {
 	struct provider providers[] = { { .id = "openai" }, { .id = "anthropic" }, { .id = "gemini" } };
-	struct registry reg = { providers, ARRAY_SIZE(providers) };
+	struct registry reg = { .providers = providers, .count = ARRAY_SIZE(providers) };
 	struct keystore_usage counts[3] = {
 		{ { 3, 30, 12 }, { { 1, 10, 2 }, { 2, 20, 10 } } },
 		{ { 0, 0, 0 }, { { 0, 0, 0 }, { 0, 0, 0 } } },
