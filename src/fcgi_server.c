@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -379,6 +380,7 @@ struct server {
 	struct app *app;
 	FCGX_Request rq;
 	int listen_fd;
+	int listen_wait; /* epoll: the listener (exclusively) and wake_fd; -1: none */
 	int wake_fd;
 	int64_t timeout_ms;
 	long max_requests;
@@ -565,6 +567,8 @@ static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
 	close(srv->listen_fd);
+	if (srv->listen_wait >= 0)
+		close(srv->listen_wait);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	/* Kept connections the worker closes must close for nginx too. */
@@ -771,6 +775,45 @@ enum turn {
 	TURN_FAILED,
 };
 
+/* Every worker waits on the same listener. poll() on it wakes them all for
+ * each new connection, and all but one find nothing to accept: on a
+ * machine with few cores, that herd of wakeups cost more than a GET. A
+ * worker instead waits in an epoll set that holds the listener with
+ * EPOLLEXCLUSIVE (and wake_fd), where a connection wakes one of the idle
+ * workers; a worker that holds connections polls the set's fd with them.
+ * Returns the set, or -1 (the listener is then polled itself). */
+static int listen_wait_open(int listen_fd, int wake_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0)
+		goto fail;
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = wake_fd };
+	if (wake_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev) != 0)
+		goto fail;
+	return ep;
+fail:
+	log_event(LOG_WARN, "listen_wait_unavailable", "error=\"%s\"", strerror(errno));
+	close(ep);
+	return -1;
+}
+
+/* The wait of a worker that holds no connection: epoll_wait() on the set,
+ * its events reported in pfd[0] (the listener) and pfd[1] (wake_fd) as
+ * poll() would. */
+static int wait_idle(const struct server *srv, struct pollfd *pfd, int timeout_ms)
+{
+	struct epoll_event ev[2];
+	int n = epoll_wait(srv->listen_wait, ev, 2, timeout_ms);
+
+	for (int i = 0; i < n; i++)
+		pfd[ev[i].data.fd == srv->listen_fd ? 0 : 1].revents = POLLIN;
+	return n;
+}
+
 /* One turn: wait for any held connection, the listener or wake_fd; serve
  * every connection that is readable; accept one new connection. */
 static enum turn serve_turn(struct server *srv)
@@ -778,12 +821,18 @@ static enum turn serve_turn(struct server *srv)
 	struct pollfd pfd[FCGI_HELD_MAX + 2];
 	int ready[FCGI_HELD_MAX];
 	size_t n = 0, nready = 0;
+	int timeout = poll_timeout(srv, now_ms()), rc;
 
-	pfd[n++] = (struct pollfd){ srv->listen_fd, POLLIN, 0 };
+	/* the set's fd is readable when the listener (or wake_fd) is */
+	pfd[n++] = (struct pollfd){ srv->listen_wait >= 0 ? srv->listen_wait : srv->listen_fd, POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ srv->wake_fd, POLLIN, 0 }; /* poll() skips -1 */
 	for (size_t i = 0; i < held.count; i++)
 		pfd[n++] = (struct pollfd){ held.conn[i].fd, POLLIN, 0 };
-	if (poll(pfd, n, poll_timeout(srv, now_ms())) < 0) {
+	if (held.count == 0 && srv->listen_wait >= 0)
+		rc = wait_idle(srv, pfd, timeout);
+	else
+		rc = poll(pfd, n, timeout);
+	if (rc < 0) {
 		if (errno == EINTR)
 			return TURN_ON;
 		log_event(LOG_ERROR, "poll_failed", "error=\"%s\"", strerror(errno));
@@ -851,6 +900,7 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatil
 
 	srv.app = app;
 	srv.listen_fd = listen_fd;
+	srv.listen_wait = listen_wait_open(listen_fd, wake_fd);
 	srv.wake_fd = wake_fd;
 	srv.timeout_ms = (int64_t)app->config->fcgi_timeout_s * 1000;
 	srv.max_requests = max_requests;
@@ -873,5 +923,7 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatil
 		llm_children_reap(1); /* a worker's children finish their calls first */
 	}
 	FCGX_Free(&srv.rq, 0);
+	if (srv.listen_wait >= 0)
+		close(srv.listen_wait);
 	return srv.served;
 }

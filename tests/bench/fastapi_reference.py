@@ -74,6 +74,15 @@ def load_env_keys(path, names):
 with open(os.environ["GOFANNON_REGISTRY"]) as _f:
     PROVIDERS = json.load(_f)["providers"]
 BY_ID = {p["id"]: p for p in PROVIDERS}
+# Monthly allowances on system keys (docs/api.md) are not modelled: the
+# bench's registry has none, so every provider's systemKey and reason are
+# null, as the service answers then.
+def _allowance_variable(provider_id):
+    return "".join(c.upper() if c.isalnum() else "_" for c in provider_id) + "_SYSTEM_KEY_MONTHLY_TOKENS"
+
+
+if any(p.get("systemKeyMonthlyTokens") or os.environ.get(_allowance_variable(p["id"])) for p in PROVIDERS):
+    raise SystemExit("fastapi_reference: allowances (systemKeyMonthlyTokens) are not modelled")
 KEYRING = load_keyring(os.environ["GOFANNON_MASTER_KEY_FILE"])
 ENV_KEYS = load_env_keys(os.environ.get("GOFANNON_ENV_FILE"), [p["envVar"] for p in PROVIDERS])
 FIELDS = []
@@ -207,5 +216,6 @@ async def get_providers(request: Request):
                     "userKeys": bool(p.get("userKeyField")), "userKeyField": p.get("userKeyField"),
                     "userKey": user_key,
                     "envKey": ENV_KEYS.get(p["envVar"]) is not None, "available": key is not None,
-                    "source": source, "verifyBilled": p.get("verify") == "chat"})
+                    "source": source, "verifyBilled": p.get("verify") == "chat",
+                    "systemKey": None, "reason": None})
     return reply({"providers": out})

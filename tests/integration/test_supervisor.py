@@ -121,6 +121,37 @@ def test_max_requests_recycles_workers_with_jitter_and_no_failed_request(stack):
         len(results), len(served), sorted(set(served))))
 
 
+def voluntary_switches(pids):
+    total = 0
+    for pid in pids:
+        with open("/proc/%d/status" % pid) as f:
+            total += sum(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches:"))
+    return total
+
+
+def test_a_new_connection_wakes_one_idle_worker_not_all(stack):
+    """Idle workers wait on one listener: with poll() every connection woke
+    all of them and all but one found nothing to accept. Counted in the
+    workers' voluntary context switches (each a sleep they were woken
+    from) over requests sent one at a time, so that every worker is idle
+    when each arrives: about one per request, not one per worker."""
+    master = restart_with(stack, GOFANNON_WORKERS=4)
+    workers = children(master)
+    for _ in range(40):  # every worker's key cache warm: no wait on Redis
+        stack.request("GET", API_KEYS, user="sup-idle")
+    before = voluntary_switches(workers)
+    requests = 200
+    for _ in range(requests):
+        resp = stack.request("GET", API_KEYS, user="sup-idle")
+        assert resp.status == 200 and resp.json == {"openaiApiKey": None, "anthropicApiKey": None,
+                                                    "geminiApiKey": None, "perplexityApiKey": None,
+                                                    "openrouterApiKey": None}, resp
+    per_request = (voluntary_switches(workers) - before) / requests
+    assert children(master) == workers, "a worker was replaced meanwhile"
+    assert per_request < 2.5, "%.2f wakeups of 4 idle workers per request: the herd is back" % per_request
+    print("# 4 idle workers: %.2f wakeups per request" % per_request)
+
+
 def test_workers_exit_when_the_master_dies(stack):
     workers = all_workers(stack)
     stack.service.kill()
