@@ -30,7 +30,7 @@ static int reserve_grow(struct jsonw *w, size_t n)
 	cap = w->cap ? w->cap * 2 : 1024;
 	while (cap < want)
 		cap *= 2;
-	if (cap > w->max + 1)
+	if (cap - 1 > w->max) /* not cap > max + 1: max may be SIZE_MAX */
 		cap = w->max + 1;
 	grown = arena_alloc_uninit(w->arena, cap); /* written before it is read */
 	if (!grown) {

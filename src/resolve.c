@@ -122,11 +122,3 @@ void resolve_key_status(const struct keyring *ring, const struct envkeys *env, c
 		out->has_key = 1;
 	}
 }
-
-const char *effective_key_mask(const struct effective_key *key, char mask[MASK_MAX + 1])
-{
-	if (key->source != SOURCE_USER || !key->has_key)
-		return NULL;
-	mask_key(key->key.value, key->key.len, mask);
-	return mask;
-}

@@ -51,17 +51,13 @@ struct key_status {
 	enum key_source source;
 	int has_key;
 	const char *error;
-	const char *masked; /* mask, or NULL */
+	const char *masked; /* points into mask (do not copy the struct), or NULL */
 	char mask[MASK_MAX + 1];
 };
 
 void resolve_key_status(const struct keyring *ring, const struct envkeys *env, const char *user,
 			const struct provider *provider, const struct stored_key *stored,
 			struct key_status *out);
-
-/* The mask of key into mask when it is the user's own key, opened; else
- * NULL: a system-wide key is never shown, not even masked. */
-const char *effective_key_mask(const struct effective_key *key, char mask[MASK_MAX + 1]);
 
 /* "user", "env", or NULL for none. */
 const char *key_source_name(enum key_source source);

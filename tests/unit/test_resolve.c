@@ -51,23 +51,31 @@ static void test_the_user_key_comes_before_the_system_key(void **state)
 {
 	struct fixture f;
 	struct effective_key eff;
-	char mask[MASK_MAX + 1];
+	struct key_status status;
 
 	(void)state;
 	setup(&f, 1);
 	resolve_effective_key(&f.ring, &f.env, "alice", &f.openai, &f.stored, &eff);
 	assert_int_equal(eff.source, SOURCE_ENV);
 	assert_string_equal(eff.key.value, ENV_KEY);
-	assert_null(effective_key_mask(&eff, mask)); /* a system key is never shown */
 	effective_key_wipe(&eff);
+	/* the status decides the same, and a system key is never shown */
+	resolve_key_status(&f.ring, &f.env, "alice", &f.openai, &f.stored, &status);
+	assert_int_equal(status.source, SOURCE_ENV);
+	assert_true(status.has_key);
+	assert_null(status.masked);
 
 	store(&f, "alice", USER_KEY);
 	resolve_effective_key(&f.ring, &f.env, "alice", &f.openai, &f.stored, &eff);
 	assert_int_equal(eff.source, SOURCE_USER);
 	assert_true(eff.has_key);
 	assert_string_equal(eff.key.value, USER_KEY);
-	assert_string_equal(effective_key_mask(&eff, mask), "sk-...abcd");
 	effective_key_wipe(&eff);
+	resolve_key_status(&f.ring, &f.env, "alice", &f.openai, &f.stored, &status);
+	assert_int_equal(status.source, SOURCE_USER);
+	assert_true(status.has_key);
+	assert_null(status.error);
+	assert_string_equal(status.masked, "sk-...abcd");
 	keyring_release(&f.ring);
 }
 
@@ -75,6 +83,7 @@ static void test_an_unreadable_user_key_is_not_replaced(void **state)
 {
 	struct fixture f;
 	struct effective_key eff;
+	struct key_status status;
 	char mask[MASK_MAX + 1];
 
 	(void)state;
@@ -84,8 +93,12 @@ static void test_an_unreadable_user_key_is_not_replaced(void **state)
 	assert_int_equal(eff.source, SOURCE_USER);
 	assert_false(eff.has_key);
 	assert_non_null(eff.error);
-	assert_null(effective_key_mask(&eff, mask));
 	assert_null(resolve_stored_mask(&f.ring, "alice", &f.openai, &f.stored, mask));
+	resolve_key_status(&f.ring, &f.env, "alice", &f.openai, &f.stored, &status);
+	assert_int_equal(status.source, SOURCE_USER);
+	assert_false(status.has_key);
+	assert_string_equal(status.error, eff.error);
+	assert_null(status.masked);
 	effective_key_wipe(&eff);
 	keyring_release(&f.ring);
 }
