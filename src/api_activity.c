@@ -42,10 +42,8 @@ int api_activity_list(struct exchange *ex)
 	rc = keystore_activity_read(&ex->app->store, ex->req->arena, ex->user,
 				    page.cursor[0] ? page.cursor : NULL, (size_t)page.limit + 1, entries,
 				    &count);
-	if (rc == GK_UNAVAILABLE)
-		return exchange_store_unavailable(ex);
 	if (rc != GK_OK)
-		return http_fail(ex->resp, 500, "Unable to read the activity");
+		return exchange_store_failed(ex, rc, "read the activity");
 	more = count > (size_t)page.limit;
 	shown = more ? (size_t)page.limit : count;
 	exchange_writer(ex, &w);

@@ -43,13 +43,6 @@ static int reply_key_masks(struct exchange *ex)
 	return exchange_reply(ex, &w);
 }
 
-/* GK_UNCERTAIN: Redis took the write but too few replicas confirmed it
- * (GOFANNON_REDIS_MIN_REPLICAS), so a failover may or may not keep it. */
-static int write_unconfirmed(struct exchange *ex)
-{
-	return http_fail(ex->resp, 503, "Key store unavailable: the write may or may not have been applied");
-}
-
 int api_keys_health(struct exchange *ex)
 {
 	char buf[300];
@@ -118,12 +111,8 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 	clock_format_iso(clock_now(), updated_at);
 	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at,
 			  *expires_at ? expires_at : NULL);
-	if (rc == GK_UNAVAILABLE)
-		return exchange_store_unavailable(ex);
-	if (rc == GK_UNCERTAIN)
-		return write_unconfirmed(ex);
 	if (rc != GK_OK)
-		return http_fail(ex->resp, 500, "Unable to store the key");
+		return exchange_store_failed(ex, rc, "store the key");
 	record_change(ex, p, replacing ? "replaced" : "added");
 	return GK_OK;
 }
@@ -199,12 +188,8 @@ int api_keys_delete(struct exchange *ex)
 	if (!stored)
 		return GK_ERR;
 	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
-	if (rc == GK_UNAVAILABLE)
-		return exchange_store_unavailable(ex);
-	if (rc == GK_UNCERTAIN)
-		return write_unconfirmed(ex);
 	if (rc != GK_OK)
-		return http_fail(ex->resp, 500, "Unable to delete the key");
+		return exchange_store_failed(ex, rc, "delete the key");
 	if (stored[p - ex->app->registry.providers].sealed)
 		record_change(ex, p, "removed");
 	return reply_key_masks(ex);
@@ -428,10 +413,8 @@ int api_keys_providers(struct exchange *ex)
 		return http_fail(ex->resp, 500, "Out of memory");
 	/* a second round trip only when some provider has an allowance */
 	rc = allowance_get_all(&ex->app->store, ex->user, reg, clock_now(), allow);
-	if (rc == GK_UNAVAILABLE)
-		return exchange_store_unavailable(ex);
 	if (rc != GK_OK)
-		return http_fail(ex->resp, 500, "Unable to read usage");
+		return exchange_store_failed(ex, rc, "read usage");
 	exchange_writer(ex, &w);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "providers");
@@ -452,9 +435,7 @@ int api_keys_usage(struct exchange *ex)
 	usage_month(clock_now(), month);
 	exchange_writer(ex, &w);
 	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &w);
-	if (rc == GK_UNAVAILABLE)
-		return exchange_store_unavailable(ex);
 	if (rc != GK_OK)
-		return http_fail(ex->resp, 500, "Unable to read usage");
+		return exchange_store_failed(ex, rc, "read usage");
 	return exchange_reply(ex, &w);
 }

@@ -264,10 +264,8 @@ static int check_allowance(struct exchange *ex, const struct provider *p, const 
 		return GK_OK;
 	now = clock_now();
 	rc = allowance_get(&ex->app->store, ex->user, p, now, &a);
-	if (rc == GK_UNAVAILABLE)
-		return exchange_store_unavailable(ex);
 	if (rc != GK_OK)
-		return http_fail(ex->resp, 500, "Unable to read usage");
+		return exchange_store_failed(ex, rc, "read usage");
 	if (!a.spent)
 		return GK_OK;
 	http_failf(ex->resp, ex->req->arena, 429,
