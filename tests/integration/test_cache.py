@@ -20,6 +20,7 @@ import re
 import subprocess
 import uuid
 
+from masks import mask
 from mock_provider import MockProvider
 from stack import wait_for
 from test_multihost import MultiStack
@@ -73,9 +74,6 @@ def fresh(stack, prefix="cache"):
 def new_key(tag):
     return "sk-cache-%s-%s" % (tag, uuid.uuid4().hex)
 
-
-def mask(key):
-    return key[:3] + "..." + key[-4:] if key else None
 
 
 def hash_name(user):

@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 
+from masks import mask
 from mock_provider import MockProvider
 from stack import _encode_command, _read_reply
 
@@ -24,9 +25,6 @@ SEEDED = {}
 def new_key(prefix="sk-cli-"):
     return prefix + uuid.uuid4().hex
 
-
-def mask(key):
-    return key[:3] + "..." + key[-4:]
 
 
 def redis_pipe(stack, commands):

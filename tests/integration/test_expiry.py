@@ -11,6 +11,7 @@ import time
 import unittest
 import uuid
 
+from masks import mask
 from mock_provider import MockProvider
 
 API_KEYS = "/api/users/me/api-keys"
@@ -52,9 +53,6 @@ def fresh(stack, prefix="exp"):
 def new_key(prefix="sk-exp-"):
     return prefix + uuid.uuid4().hex
 
-
-def mask(key):
-    return key[:3] + "..." + key[-4:]
 
 
 def expect(resp, status, detail=None):

@@ -20,6 +20,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ha import HaStack, keyspace  # noqa: E402
+from masks import mask
 
 STACK_CLASS = HaStack
 FRESH_STACK = True
@@ -33,9 +34,6 @@ TABLE = []
 def new_key():
     return "sk-failover-" + uuid.uuid4().hex
 
-
-def mask(key):
-    return key[:3] + "..." + key[-4:]
 
 
 class Load:

@@ -9,6 +9,7 @@ import time
 import uuid
 
 from load import Load, alive, children, summary, wait_until
+from masks import mask
 
 FRESH_STACK = True
 WORKERS = 3
@@ -24,9 +25,6 @@ def new_user():
 def new_key():
     return "sk-fault-" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
 
-
-def mask(key):
-    return key[:3] + "..." + key[-4:]
 
 
 def seed_user(stack):

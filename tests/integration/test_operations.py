@@ -13,6 +13,7 @@ import time
 import uuid
 
 from load import wait_until
+from masks import mask
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNITS = os.path.join(TOP, "scripts", "systemd")
@@ -23,9 +24,6 @@ MAX_EXPOSURE = 3.0  # systemd-analyze security: "OK" and better
 def new_key(tag):
     return "sk-%s-%s" % (tag, uuid.uuid4().hex + uuid.uuid4().hex[:6])
 
-
-def mask(key):
-    return key[:3] + "..." + key[-4:]
 
 
 # --- systemd units ---------------------------------------------------------
