@@ -381,6 +381,7 @@ struct server {
 	FCGX_Request rq;
 	int listen_fd;
 	int listen_wait; /* epoll: the listener (exclusively) and wake_fd; -1: none */
+	long queued_at;	 /* served when the listener was last added to listen_wait */
 	int wake_fd;
 	int64_t timeout_ms;
 	long max_requests;
@@ -801,13 +802,40 @@ fail:
 	return -1;
 }
 
+/* The kernel wakes the first idle worker in the listener's queue, so the
+ * one started first would take every connection that finds them all
+ * idle. A worker that has served since it joined the queue joins it again
+ * at the end before it waits: idle workers take turns, first come first
+ * served, as they do blocked in accept(). */
+static void listen_wait_requeue(struct server *srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = srv->listen_fd };
+
+	if (srv->queued_at == srv->served)
+		return;
+	srv->queued_at = srv->served;
+	if (epoll_ctl(srv->listen_wait, EPOLL_CTL_DEL, srv->listen_fd, NULL) != 0 ||
+	    epoll_ctl(srv->listen_wait, EPOLL_CTL_ADD, srv->listen_fd, &ev) != 0) {
+		log_event(LOG_WARN, "listen_wait_unavailable", "error=\"%s\"", strerror(errno));
+		close(srv->listen_wait);
+		srv->listen_wait = -1; /* the listener is polled itself from now on */
+	}
+}
+
 /* The wait of a worker that holds no connection: epoll_wait() on the set,
  * its events reported in pfd[0] (the listener) and pfd[1] (wake_fd) as
  * poll() would. */
-static int wait_idle(const struct server *srv, struct pollfd *pfd, int timeout_ms)
+static int wait_idle(struct server *srv, struct pollfd *pfd, int timeout_ms)
 {
 	struct epoll_event ev[2];
-	int n = epoll_wait(srv->listen_wait, ev, 2, timeout_ms);
+	int n;
+
+	listen_wait_requeue(srv);
+	if (srv->listen_wait < 0) {
+		pfd[0].fd = srv->listen_fd;
+		return poll(pfd, 2, timeout_ms);
+	}
+	n = epoll_wait(srv->listen_wait, ev, 2, timeout_ms);
 
 	for (int i = 0; i < n; i++)
 		pfd[ev[i].data.fd == srv->listen_fd ? 0 : 1].revents = POLLIN;

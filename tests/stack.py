@@ -344,13 +344,19 @@ class Stack:
 
     # --- nginx -------------------------------------------------------------
 
+    def nginx_render_args(self):
+        """What scripts/nginx-conf is given after --state and --listen: the
+        backend and the identity (a subclass with other backends changes
+        this, not nginx_start)."""
+        return ["--socket", self.fcgi_socket,
+                "--token-identity" if self.identity == "token" else "--test-identity-header",
+                "--keep-conn", str(self.keep_conn)]
+
     def nginx_start(self):
         self.port = self.port or free_port()
         conf = os.path.join(self.state, "nginx.conf")
         rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
-                                   "--listen", "127.0.0.1:%d" % self.port, "--socket", self.fcgi_socket,
-                                   "--token-identity" if self.identity == "token" else "--test-identity-header",
-                                   "--keep-conn", str(self.keep_conn)],
+                                   "--listen", "127.0.0.1:%d" % self.port] + self.nginx_render_args(),
                                   check=True, capture_output=True, text=True)
         with open(conf, "w") as f:
             f.write(rendered.stdout)

@@ -51,7 +51,7 @@ class MultiStack(Stack):
                                 stdout=log, stderr=log, env=env, start_new_session=True)
         log.close()
         self.instances[port] = proc
-        wait_for(lambda: _port_open(port) or proc.poll() is not None, 15, "instance on %d" % port)
+        wait_for(lambda: self._port_open(port) or proc.poll() is not None, 15, "instance on %d" % port)
 
     def instance_kill(self, port):
         """kill -9 of the instance's master and every worker."""
@@ -73,33 +73,13 @@ class MultiStack(Stack):
                     text += f.read()
         return text
 
-    def nginx_start(self):
-        self.port = self.port or free_port()
-        conf = os.path.join(self.state, "nginx.conf")
-        rendered = subprocess.run([os.path.join(TOP, "scripts", "nginx-conf"), "--state", self.state,
-                                   "--listen", "127.0.0.1:%d" % self.port, "--socket", "/nonexistent",
-                                   "--test-identity-header",
-                                   "--multi", " ".join("127.0.0.1:%d" % p for p in self.ports)],
-                                  check=True, capture_output=True, text=True)
-        with open(conf, "w") as f:
-            f.write(rendered.stdout)
-        self.nginx = subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(self.state, "nginx-error.log")],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=open(os.path.join(self.state, "nginx-stderr.log"), "ab"))
-        wait_for(lambda: self._port_open(), 10, "nginx")
-        self._save_state()
+    def nginx_render_args(self):
+        return ["--socket", "/nonexistent", "--test-identity-header",
+                "--multi", " ".join("127.0.0.1:%d" % p for p in self.ports)]
 
 
 STACK_CLASS = MultiStack
 FRESH_STACK = True
-
-
-def _port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 class HsetCounter:

@@ -134,11 +134,13 @@ def test_a_new_connection_wakes_one_idle_worker_not_all(stack):
     all of them and all but one found nothing to accept. Counted in the
     workers' voluntary context switches (each a sleep they were woken
     from) over requests sent one at a time, so that every worker is idle
-    when each arrives: about one per request, not one per worker."""
-    master = restart_with(stack, GOFANNON_WORKERS=4)
+    when each arrives: about one per request, not one per worker. And
+    they take turns: the one woken is not always the same."""
+    master = restart_with(stack, GOFANNON_WORKERS=4, GOFANNON_LOG_LEVEL="debug")  # a line per request
     workers = children(master)
     for _ in range(40):  # every worker's key cache warm: no wait on Redis
         stack.request("GET", API_KEYS, user="sup-idle")
+    log_offset = len(stack.service_log_text())
     before = voluntary_switches(workers)
     requests = 200
     for _ in range(requests):
@@ -149,7 +151,12 @@ def test_a_new_connection_wakes_one_idle_worker_not_all(stack):
     per_request = (voluntary_switches(workers) - before) / requests
     assert children(master) == workers, "a worker was replaced meanwhile"
     assert per_request < 2.5, "%.2f wakeups of 4 idle workers per request: the herd is back" % per_request
-    print("# 4 idle workers: %.2f wakeups per request" % per_request)
+    served = [int(pid) for pid in re.findall(r"pid=(\d+) event=request method=GET",
+                                             stack.service_log_text()[log_offset:])]
+    shares = sorted(served.count(pid) for pid in workers)
+    assert len(served) == requests and shares[0] >= requests // 8, \
+        "requests per worker %s: idle workers do not take turns" % shares
+    print("# 4 idle workers: %.2f wakeups per request; requests per worker %s" % (per_request, shares))
 
 
 def test_workers_exit_when_the_master_dies(stack):
