@@ -43,7 +43,7 @@ int api_activity_list(struct exchange *ex)
 				    page.cursor[0] ? page.cursor : NULL, (size_t)page.limit + 1, entries,
 				    &count);
 	if (rc != GK_OK)
-		return exchange_store_failed(ex, rc, "read the activity");
+		return exchange_store_failed(ex, rc, "Unable to read the activity");
 	more = count > (size_t)page.limit;
 	shown = more ? (size_t)page.limit : count;
 	exchange_writer(ex, &w);

@@ -112,7 +112,7 @@ static int store_key(struct exchange *ex, const struct provider *p, const char *
 	rc = keystore_put(&ex->app->store, ex->user, p->user_key_field, sealed, updated_at,
 			  *expires_at ? expires_at : NULL);
 	if (rc != GK_OK)
-		return exchange_store_failed(ex, rc, "store the key");
+		return exchange_store_failed(ex, rc, "Unable to store the key");
 	record_change(ex, p, replacing ? "replaced" : "added");
 	return GK_OK;
 }
@@ -189,7 +189,7 @@ int api_keys_delete(struct exchange *ex)
 		return GK_ERR;
 	rc = keystore_delete(&ex->app->store, ex->user, p->user_key_field);
 	if (rc != GK_OK)
-		return exchange_store_failed(ex, rc, "delete the key");
+		return exchange_store_failed(ex, rc, "Unable to delete the key");
 	if (stored[p - ex->app->registry.providers].sealed)
 		record_change(ex, p, "removed");
 	return reply_key_masks(ex);
@@ -357,6 +357,10 @@ static void put_status_head(struct jsonw *w, const struct registry *reg, const s
 {
 	size_t i = (size_t)(p - reg->providers);
 
+	if (reg->serial == 0) { /* built by hand: nothing is kept */
+		write_status_head(w, p);
+		return;
+	}
 	if (status_heads.serial != reg->serial)
 		status_heads_build(reg);
 	if (status_heads.text[i])
@@ -414,7 +418,7 @@ int api_keys_providers(struct exchange *ex)
 	/* a second round trip only when some provider has an allowance */
 	rc = allowance_get_all(&ex->app->store, ex->user, reg, clock_now(), allow);
 	if (rc != GK_OK)
-		return exchange_store_failed(ex, rc, "read usage");
+		return exchange_store_failed(ex, rc, "Unable to read usage");
 	exchange_writer(ex, &w);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "providers");
@@ -436,6 +440,6 @@ int api_keys_usage(struct exchange *ex)
 	exchange_writer(ex, &w);
 	rc = usage_get(&ex->app->store, ex->user, month, &ex->app->registry, &w);
 	if (rc != GK_OK)
-		return exchange_store_failed(ex, rc, "read usage");
+		return exchange_store_failed(ex, rc, "Unable to read usage");
 	return exchange_reply(ex, &w);
 }

@@ -265,7 +265,7 @@ static int check_allowance(struct exchange *ex, const struct provider *p, const 
 	now = clock_now();
 	rc = allowance_get(&ex->app->store, ex->user, p, now, &a);
 	if (rc != GK_OK)
-		return exchange_store_failed(ex, rc, "read usage");
+		return exchange_store_failed(ex, rc, "Unable to read usage");
 	if (!a.spent)
 		return GK_OK;
 	http_failf(ex->resp, ex->req->arena, 429,

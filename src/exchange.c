@@ -156,14 +156,14 @@ int exchange_store_unavailable(struct exchange *ex)
 	return http_fail(ex->resp, 503, "Key store unavailable");
 }
 
-int exchange_store_failed(struct exchange *ex, int rc, const char *what)
+int exchange_store_failed(struct exchange *ex, int rc, const char *detail)
 {
 	if (rc == GK_UNAVAILABLE)
 		return exchange_store_unavailable(ex);
 	if (rc == GK_UNCERTAIN)
 		return http_fail(ex->resp, 503,
 				 "Key store unavailable: the write may or may not have been applied");
-	return http_failf(ex->resp, ex->req->arena, 500, "Unable to %s", what);
+	return http_fail(ex->resp, 500, detail);
 }
 
 int exchange_unknown_provider(struct exchange *ex, const char *id)
@@ -204,7 +204,7 @@ struct stored_key *exchange_fetch_keys(struct exchange *ex)
 	rc = keylife_fetch(&app->store, ex->req->arena, ex->user, &app->registry,
 			   activity_client(ex->req->remote_addr), stored);
 	if (rc != GK_OK) {
-		exchange_store_failed(ex, rc, "read the key store");
+		exchange_store_failed(ex, rc, "Unable to read the key store");
 		return NULL;
 	}
 	ex->stored = stored;

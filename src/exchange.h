@@ -49,9 +49,9 @@ int exchange_reply(struct exchange *ex, struct jsonw *w);
 int exchange_store_unavailable(struct exchange *ex);
 /* The reply to a keystore call that failed with rc: 503 when Redis did
  * not answer (GK_UNAVAILABLE) or took a write too few replicas confirmed
- * (GK_UNCERTAIN: a failover may or may not keep it), else 500 "Unable to
- * <what>". Always GK_ERR. */
-int exchange_store_failed(struct exchange *ex, int rc, const char *what);
+ * (GK_UNCERTAIN: a failover may or may not keep it), else 500 with
+ * detail (a constant: "Unable to ..."). Always GK_ERR. */
+int exchange_store_failed(struct exchange *ex, int rc, const char *detail);
 /* 400 naming id, cut so a key pasted as a provider is never echoed whole. */
 int exchange_unknown_provider(struct exchange *ex, const char *id);
 /* The provider named in the path, or NULL with the 400 set. */

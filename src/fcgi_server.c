@@ -7,8 +7,10 @@
  * turn of the loop polls them all together with the listening socket,
  * serves every one that is readable, then accepts one new connection; so a
  * request never waits behind a silent connection, and the listener is
- * never starved. libfcgi only parses: it is handed one readable
- * connection at a time (ipcFd) and never accepts by itself.
+ * never starved. A worker that holds none waits in epoll instead, where a
+ * new connection wakes one idle worker rather than all (listen_wait_open).
+ * libfcgi only parses: it is handed one readable connection at a time
+ * (ipcFd) and never accepts by itself.
  *
  * A connection is closed right after its reply when nginx did not ask to
  * keep it; when the worker needs room for another kept one (the one idle
@@ -273,9 +275,10 @@ static char *response_head(const struct http_response *resp, size_t body_len, st
 	return head;
 }
 
-/* Writes the whole reply. Returns GK_OK, or GK_ERR when it could not be
+/* Writes the whole reply; with flush, at once (else it leaves with the
+ * end of the request). Returns GK_OK, or GK_ERR when it could not be
  * built or nginx went away before taking it (the caller logs that). */
-static int write_response(FCGX_Request *rq, const struct http_response *resp, struct arena *arena)
+static int write_response(FCGX_Request *rq, const struct http_response *resp, struct arena *arena, int flush)
 {
 	const char *body = "{}";
 	size_t body_len, head_len;
@@ -292,14 +295,23 @@ static int write_response(FCGX_Request *rq, const struct http_response *resp, st
 	head = response_head(resp, body_len, arena, &head_len);
 	if (!head)
 		return GK_ERR;
-	/* No flush: what fits libfcgi's buffer leaves with the end of the
-	 * request (fcgi_finish), the reply and its end records in one write
-	 * and one wakeup of nginx. A peer gone is then seen here only for a
-	 * reply larger than the buffer. */
 	if (FCGX_PutStr(head, (int)head_len, rq->out) != (int)head_len ||
-	    FCGX_PutStr(body, (int)body_len, rq->out) != (int)body_len)
+	    FCGX_PutStr(body, (int)body_len, rq->out) != (int)body_len ||
+	    (flush && FCGX_FFlush(rq->out) != 0))
 		return GK_ERR;
 	return GK_OK;
+}
+
+/* Whether the reply is flushed before the request ends. Not for a request
+ * without a body (every GET): what fits libfcgi's buffer then leaves with
+ * the end of the request, the reply and its end records in one write and
+ * one wakeup of nginx (a peer gone is then seen here only for a reply
+ * larger than the buffer). A request with a body may have left some of it
+ * unread (a PUT refused before its body was read): its reply goes at once,
+ * not after the rest of the body is read to end the request. */
+static int flush_reply(const struct http_request *req)
+{
+	return req->content_length && *req->content_length && strcmp(req->content_length, "0") != 0;
 }
 
 static double elapsed_ms(const struct timespec *start)
@@ -344,7 +356,7 @@ static void serve_one(struct app *app, FCGX_Request *rq)
 		api_handle(app, &req, &resp, &route);
 	else
 		req.user = NULL;
-	if (!resp.streamed && write_response(rq, &resp, &arena) != GK_OK)
+	if (!resp.streamed && write_response(rq, &resp, &arena, flush_reply(&req)) != GK_OK)
 		log_event(LOG_WARN, "reply_not_sent", "route=%s status=%d reason=\"%s\"",
 			  route.name ? route.name : "-", resp.status,
 			  FCGX_GetError(rq->out) ? "client gone" : "reply too large");
@@ -379,8 +391,9 @@ static struct {
 struct server {
 	struct app *app;
 	FCGX_Request rq;
-	int listen_fd;
-	int listen_wait; /* epoll: the listener (exclusively) and wake_fd; -1: none */
+	int listen_fd;	 /* polled while connections are held (a stop dup2s /dev/null over it) */
+	int accept_fd;	 /* the same listener, this loop's own: accepted from, in listen_wait */
+	int listen_wait; /* epoll: accept_fd (exclusively) and wake_fd; -1: none */
 	long queued_at;	 /* served when the listener was last added to listen_wait */
 	int wake_fd;
 	int64_t timeout_ms;
@@ -568,6 +581,8 @@ static void llm_child_main(struct server *srv, FCGX_Request *rq, pid_t worker)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
 	close(srv->listen_fd);
+	if (srv->accept_fd != srv->listen_fd)
+		close(srv->accept_fd);
 	if (srv->listen_wait >= 0)
 		close(srv->listen_wait);
 	if (srv->wake_fd >= 0)
@@ -745,7 +760,7 @@ static void set_read_timeout(int fd, int64_t ms)
  * failed for a reason that will not pass (logged). */
 static int take_connection(struct server *srv)
 {
-	int fd = accept_connection(srv->listen_fd);
+	int fd = accept_connection(srv->accept_fd);
 
 	if (fd < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || *srv->wake)
@@ -781,8 +796,9 @@ enum turn {
  * machine with few cores, that herd of wakeups cost more than a GET. A
  * worker instead waits in an epoll set that holds the listener with
  * EPOLLEXCLUSIVE (and wake_fd), where a connection wakes one of the idle
- * workers; a worker that holds connections polls the set's fd with them.
- * Returns the set, or -1 (the listener is then polled itself). */
+ * workers; a worker that holds connections polls the listener with them,
+ * as before (it is busy: a wakeup it did not need costs little). Returns
+ * the set, or -1 (the listener is then always polled). */
 static int listen_wait_open(int listen_fd, int wake_fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
@@ -809,13 +825,13 @@ fail:
  * served, as they do blocked in accept(). */
 static void listen_wait_requeue(struct server *srv)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = srv->listen_fd };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = srv->accept_fd };
 
-	if (srv->queued_at == srv->served)
+	if (srv->queued_at == srv->served || *srv->wake)
 		return;
 	srv->queued_at = srv->served;
-	if (epoll_ctl(srv->listen_wait, EPOLL_CTL_DEL, srv->listen_fd, NULL) != 0 ||
-	    epoll_ctl(srv->listen_wait, EPOLL_CTL_ADD, srv->listen_fd, &ev) != 0) {
+	if (epoll_ctl(srv->listen_wait, EPOLL_CTL_DEL, srv->accept_fd, NULL) != 0 ||
+	    epoll_ctl(srv->listen_wait, EPOLL_CTL_ADD, srv->accept_fd, &ev) != 0) {
 		log_event(LOG_WARN, "listen_wait_unavailable", "error=\"%s\"", strerror(errno));
 		close(srv->listen_wait);
 		srv->listen_wait = -1; /* the listener is polled itself from now on */
@@ -831,14 +847,12 @@ static int wait_idle(struct server *srv, struct pollfd *pfd, int timeout_ms)
 	int n;
 
 	listen_wait_requeue(srv);
-	if (srv->listen_wait < 0) {
-		pfd[0].fd = srv->listen_fd;
+	if (srv->listen_wait < 0)
 		return poll(pfd, 2, timeout_ms);
-	}
 	n = epoll_wait(srv->listen_wait, ev, 2, timeout_ms);
 
 	for (int i = 0; i < n; i++)
-		pfd[ev[i].data.fd == srv->listen_fd ? 0 : 1].revents = POLLIN;
+		pfd[ev[i].data.fd == srv->accept_fd ? 0 : 1].revents = POLLIN;
 	return n;
 }
 
@@ -849,17 +863,21 @@ static enum turn serve_turn(struct server *srv)
 	struct pollfd pfd[FCGI_HELD_MAX + 2];
 	int ready[FCGI_HELD_MAX];
 	size_t n = 0, nready = 0;
-	int timeout = poll_timeout(srv, now_ms()), rc;
+	int timeout = poll_timeout(srv, now_ms()), rc, chosen = 0;
 
-	/* the set's fd is readable when the listener (or wake_fd) is */
-	pfd[n++] = (struct pollfd){ srv->listen_wait >= 0 ? srv->listen_wait : srv->listen_fd, POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ srv->listen_fd, POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ srv->wake_fd, POLLIN, 0 }; /* poll() skips -1 */
 	for (size_t i = 0; i < held.count; i++)
 		pfd[n++] = (struct pollfd){ held.conn[i].fd, POLLIN, 0 };
-	if (held.count == 0 && srv->listen_wait >= 0)
+	if (held.count == 0 && srv->listen_wait >= 0) {
 		rc = wait_idle(srv, pfd, timeout);
-	else
+		/* The kernel woke this worker and no other for the connection:
+		 * it takes it even if told to stop meanwhile (and serves it
+		 * before it leaves), or it would wait for the next one. */
+		chosen = rc > 0 && pfd[0].revents;
+	} else {
 		rc = poll(pfd, n, timeout);
+	}
 	if (rc < 0) {
 		if (errno == EINTR)
 			return TURN_ON;
@@ -874,7 +892,7 @@ static enum turn serve_turn(struct server *srv)
 	serve_ready(srv, ready, nready);
 	llm_children_reap(0);
 	conn_close_silent(srv, now_ms());
-	if ((pfd[0].revents & POLLIN) && may_accept(srv) && take_connection(srv) != GK_OK)
+	if ((pfd[0].revents & POLLIN) && (chosen || may_accept(srv)) && take_connection(srv) != GK_OK)
 		return TURN_FAILED;
 	return TURN_ON;
 }
@@ -928,7 +946,13 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatil
 
 	srv.app = app;
 	srv.listen_fd = listen_fd;
-	srv.listen_wait = listen_wait_open(listen_fd, wake_fd);
+	/* A stop dup2s /dev/null over listen_fd, so that a poll() about to
+	 * start returns at once; a worker the kernel has already woken for a
+	 * connection still accepts it on its own descriptor. */
+	srv.accept_fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
+	if (srv.accept_fd < 0)
+		srv.accept_fd = listen_fd;
+	srv.listen_wait = listen_wait_open(srv.accept_fd, wake_fd);
 	srv.wake_fd = wake_fd;
 	srv.timeout_ms = (int64_t)app->config->fcgi_timeout_s * 1000;
 	srv.max_requests = max_requests;
@@ -953,5 +977,7 @@ long fcgi_serve(struct app *app, int listen_fd, long max_requests, const volatil
 	FCGX_Free(&srv.rq, 0);
 	if (srv.listen_wait >= 0)
 		close(srv.listen_wait);
+	if (srv.accept_fd != listen_fd)
+		close(srv.accept_fd);
 	return srv.served;
 }

@@ -454,7 +454,7 @@ static struct keystore_fetch_plan *fetch_plan_build(const struct registry *reg)
 
 static const struct keystore_fetch_plan *fetch_plan(struct keystore *ks, const struct registry *reg)
 {
-	if (ks->fetch_plan && ks->fetch_plan->serial != reg->serial) {
+	if (ks->fetch_plan && (ks->fetch_plan->serial != reg->serial || reg->serial == 0)) {
 		free(ks->fetch_plan);
 		ks->fetch_plan = NULL;
 	}

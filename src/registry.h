@@ -45,7 +45,8 @@ struct registry {
 	size_t count;
 	/* Different for every registry parsed in this process: what is
 	 * derived from a registry once and kept (the keystore's HMGET names,
-	 * the status members of /api/providers) is rebuilt when it changes. */
+	 * the status members of /api/providers) is rebuilt when it changes.
+	 * 0 (a registry built by hand, in the tests): nothing is kept. */
 	unsigned long serial;
 };
 

@@ -80,6 +80,12 @@ def _read_exact(sock, n):
     return data
 
 
+def read_record(sock):
+    """One record: (kind, content)."""
+    _, kind, _, clen, plen = struct.unpack("!BBHHBx", _read_exact(sock, 8))
+    return kind, _read_exact(sock, clen + plen)[:clen]
+
+
 def read_response(sock):
     """Reads records up to the end-of-request; returns (status, headers,
     body) of the CGI-style reply in the stdout records."""

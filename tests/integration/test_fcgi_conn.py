@@ -104,6 +104,29 @@ def test_half_a_body_is_answered_400_after_the_timeout(stack):
     assert stack.request("GET", API_KEYS, user=user).json["openaiApiKey"] is None, "half a body was stored"
 
 
+def test_a_put_refused_before_its_body_is_read_is_answered_at_once(stack):
+    """A PUT without an identity is refused before its body is read. Its
+    reply leaves at once: not after the rest of the body, nor after the
+    read timeout that ends the wait for it, on a connection nginx keeps or
+    not. (A request without a body, every GET, has its reply leave with
+    the end of the request, in one write.)"""
+    body = json.dumps({"provider": "openai", "apiKey": "sk-early-reply-" + uuid.uuid4().hex}).encode()
+    stack.remember_keys(json.loads(body)["apiKey"])
+    for keep in (False, True):
+        head = fc.begin(keep=keep) + fc.record(fc.PARAMS, 1, fc.params("PUT", API_KEYS, None, body))
+        sock = fc.connect_unix(stack.fcgi_socket, timeout=TIMEOUT_S + 3)
+        try:
+            sent = time.monotonic()
+            sock.sendall(head + fc.record(fc.PARAMS, 1) + fc.record(fc.STDIN, 1, body[:10]))
+            kind, content = fc.read_record(sock)
+            took = time.monotonic() - sent
+        finally:
+            sock.close()
+        assert kind == fc.STDOUT and content.startswith(b"Status: 401"), (kind, content[:80])
+        assert b'{"detail":"Not authenticated"}' in content, content
+        assert took < TIMEOUT_S / 2, "keep=%s: the reply waited %.2f s for the rest of the body" % (keep, took)
+
+
 def test_a_kept_connection_serves_the_next_request_then_closes_when_idle(stack):
     sock = fc.connect_unix(stack.fcgi_socket)
     try:
