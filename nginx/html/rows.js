@@ -65,6 +65,13 @@ function actionButton(className) {
   return { button, label, suffix };
 }
 
+/** One term of a row's key details: `<div class="key-detail key-detail-KIND"><dt>TERM</dt>VALUE</div>`. */
+function detailItem(kind, term, value) {
+  const item = el('div', `key-detail key-detail-${kind}`);
+  item.append(el('dt', null, term), value);
+  return item;
+}
+
 let rowCount = 0;
 
 /** Build the DOM for `provider`; returns the row object (see fields below). */
@@ -84,26 +91,19 @@ export function createRow(provider) {
   const description = el('p', 'provider-description');
 
   const details = el('dl', 'key-details');
-  const keyItem = el('div', 'key-detail key-detail-mask');
   const mask = el('dd', 'mask');
-  keyItem.append(el('dt', null, 'Your key'), mask);
-  const updatedItem = el('div', 'key-detail key-detail-updated');
+  const keyItem = detailItem('mask', 'Your key', mask);
   const updated = el('dd', 'updated');
-  updatedItem.append(el('dt', null, 'Last updated'), updated);
-  const lastUsedItem = el('div', 'key-detail key-detail-last-used');
+  const updatedItem = detailItem('updated', 'Last updated', updated);
   const lastUsed = el('dd', 'last-used');
-  lastUsedItem.append(el('dt', null, 'Last used'), lastUsed);
-  const expiresItem = el('div', 'key-detail key-detail-expires');
+  const lastUsedItem = detailItem('last-used', 'Last used', lastUsed);
   const expires = el('dd', 'expires');
-  expiresItem.append(el('dt', null, 'Expires'), expires);
+  const expiresItem = detailItem('expires', 'Expires', expires);
   // This month's requests and tokens (GET /api/users/me/usage), when known.
-  const usageItem = el('div', 'key-detail key-detail-usage');
   const usage = el('dd', 'usage');
-  usageItem.append(el('dt', null, 'This month'), usage);
+  const usageItem = detailItem('usage', 'This month', usage);
   usageItem.hidden = true;
   // The system-wide key's monthly allowance (systemKey), when it has one.
-  const allowanceItem = el('div', 'key-detail key-detail-allowance');
-  const allowanceTerm = el('dt', null, 'Allowance');
   const allowance = el('dd', 'allowance');
   const meter = el('meter', 'allowance-meter');
   meter.id = `${uid}-allowance-meter`;
@@ -111,7 +111,7 @@ export function createRow(provider) {
   allowanceText.id = `${uid}-allowance-text`;
   meter.setAttribute('aria-describedby', allowanceText.id);
   allowance.append(meter, allowanceText);
-  allowanceItem.append(allowanceTerm, allowance);
+  const allowanceItem = detailItem('allowance', 'Allowance', allowance);
   allowanceItem.hidden = true;
   details.append(keyItem, updatedItem, lastUsedItem, expiresItem, usageItem, allowanceItem);
 
