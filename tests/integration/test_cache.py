@@ -356,6 +356,16 @@ def test_either_connection_lost_flushes_the_cache(stack):
     assert "level=error" not in text, re.findall(r".*level=error.*", text)
 
 
+def assert_every_read_goes_to_redis(stack, user, key):
+    """Ten GETs through each instance, each answering the key's mask and
+    each one HMGET on Redis: nothing is answered from a cache."""
+    before = hmget_calls(stack)
+    for _ in range(10):
+        for i in (A, B):
+            expect_mask(stack, user, key)(i)
+    assert hmget_calls(stack) - before == 20
+
+
 def test_cache_off(stack):
     """GOFANNON_KEY_CACHE=off: every read is an HMGET, no tracking; a value
     other than on or off stops the start, naming the variable."""
@@ -364,11 +374,7 @@ def test_cache_off(stack):
     stack.service_stop()
     stack.service_start({"GOFANNON_KEY_CACHE": "off"})
     put(stack, A, user, key)
-    before = hmget_calls(stack)
-    for _ in range(10):
-        for i in (A, B):
-            expect_mask(stack, user, key)(i)
-    assert hmget_calls(stack) - before == 20
+    assert_every_read_goes_to_redis(stack, user, key)
     clients = stack.redis_cli("CLIENT", "LIST")
     assert "cmd=subscribe" not in clients and not re.search(r"flags=t", clients), clients
     stack.redis_cli("HDEL", hash_name(user), "openaiApiKey")
@@ -390,11 +396,7 @@ def test_an_acl_without_tracking_reads_redis_every_time(stack):
     stack.service_stop()
     stack.service_start()
     put(stack, A, user, key)
-    before = hmget_calls(stack)
-    for _ in range(10):
-        for i in (A, B):
-            expect_mask(stack, user, key)(i)
-    assert hmget_calls(stack) - before == 20
+    assert_every_read_goes_to_redis(stack, user, key)
     text = stack.service_log_text()
     assert len(re.findall(r"level=warn .*event=key_cache_off error=\"CLIENT TRACKING: NOPERM", text)) >= 4, text
     delete(stack, B, user)

@@ -54,6 +54,13 @@ static void test_a_new_value_is_a_new_entry(void **state)
 	assert_int_equal(mask_memo_count(), 0);
 }
 
+/* The i-th user of test_bounded and the mask kept for it. */
+static void numbered(int i, char user[32], char mask[MASK_MAX + 1])
+{
+	snprintf(user, 32, "user-%d", i);
+	snprintf(mask, MASK_MAX + 1, "m-%d", i);
+}
+
 /* The table holds MASK_MEMO_SLOTS entries at most: keeping many more
  * replaces, never grows, and every mask found is the one kept for it. */
 static void test_bounded(void **state)
@@ -64,14 +71,12 @@ static void test_bounded(void **state)
 	(void)state;
 	mask_memo_clear();
 	for (int i = 0; i < 4 * MASK_MEMO_SLOTS; i++) {
-		snprintf(user, sizeof(user), "user-%d", i);
-		snprintf(want, sizeof(want), "m-%d", i);
+		numbered(i, user, want);
 		keep(user, "openai", SEALED_A, want);
 	}
 	assert_true(mask_memo_count() <= MASK_MEMO_SLOTS);
 	for (int i = 0; i < 4 * MASK_MEMO_SLOTS; i++) {
-		snprintf(user, sizeof(user), "user-%d", i);
-		snprintf(want, sizeof(want), "m-%d", i);
+		numbered(i, user, want);
 		if (find(user, "openai", SEALED_A, mask)) {
 			assert_string_equal(mask, want);
 			found++;

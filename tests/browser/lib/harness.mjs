@@ -225,6 +225,14 @@ export async function waitForText(locator, expected, { exact = false, timeout = 
   }
 }
 
+/** Saves `key` as the row's key through the page (Edit, type, Save) and waits for the success message. */
+export async function saveKeyOnPage(page, id, key = fakeKey()) {
+  await editButtonOf(page, id).click();
+  await inputOf(page, id).fill(key);
+  await saveButtonOf(page, id).click();
+  await waitForText(messageOf(page, id), 'saved successfully');
+}
+
 /* ---- the API as the test's user sees it ---------------------------------- */
 
 export async function apiCall(context, method, urlPath, data) {

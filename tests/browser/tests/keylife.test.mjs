@@ -14,7 +14,7 @@
 import {
   assert, Skip, apiChat, apiProviders, apiPutKey, assertNoAxeViolations, chipOf,
   editButtonOf, expiresOf, fakeKey, flagOf, inputOf, lastUsedOf, messageOf, alertOf, pickProviders,
-  recordRequests, rowOf, saveButtonOf, verifyButtonOf, waitForList, waitForText, waitUntil,
+  recordRequests, rowOf, saveButtonOf, saveKeyOnPage, verifyButtonOf, waitForList, waitForText, waitUntil,
 } from '../lib/harness.mjs';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -235,10 +235,7 @@ export default [
       await waitForText(flagOf(page, p.id, 'expired'), 'This key expired on ');
 
       // A new key ends it.
-      await editButtonOf(page, p.id).click();
-      await inputOf(page, p.id).fill(fakeKey());
-      await saveButtonOf(page, p.id).click();
-      await waitForText(messageOf(page, p.id), 'saved successfully');
+      await saveKeyOnPage(page, p.id);
       await waitUntil(async () => flagOf(page, p.id, 'expired').isHidden(), { message: 'flag gone' });
       assert.equal((await providerOf(context, p.id)).userKey.expired, false);
     },
@@ -276,10 +273,7 @@ export default [
       await waitForList(page);
       await waitForText(flagOf(page, p.id, 'rejected'), 'rejected this key on ');
       await t.mock.setMode('ok', p.id);
-      await editButtonOf(page, p.id).click();
-      await inputOf(page, p.id).fill(fakeKey());
-      await saveButtonOf(page, p.id).click();
-      await waitForText(messageOf(page, p.id), 'saved successfully');
+      await saveKeyOnPage(page, p.id);
       await waitUntil(async () => flagOf(page, p.id, 'rejected').isHidden(), { message: 'flag gone' });
       assert.equal((await providerOf(context, p.id)).userKey.rejected, false);
     },
@@ -366,10 +360,7 @@ export default [
       await t.screenshot(dark.page, 'issue13-allowance-spent-phone-dark');
 
       // The user's own key is never limited.
-      await editButtonOf(page, p.id).click();
-      await inputOf(page, p.id).fill(fakeKey());
-      await saveButtonOf(page, p.id).click();
-      await waitForText(messageOf(page, p.id), 'saved successfully');
+      await saveKeyOnPage(page, p.id);
       await waitForText(chipOf(page, p.id), 'Configured', { exact: true });
       assert.equal(await flagOf(page, p.id, 'allowance').isHidden(), true, 'no message with a key of one\'s own');
       chat = await apiChat(context, p.id);
